@@ -1,0 +1,79 @@
+// Global average pool and max pool 2d (kernel, stride, padding; padding never wins, as in PyTorch).
+
+// @ts-ignore: decorator
+@inline function f32at(p: usize, i: i32): usize { return p + ((<usize>i) << 2); }
+
+/** y[plane] = mean of x over the plane (planes = n * c). */
+export function global_avg_pool_forward(x: usize, y: usize, planes: i32, hw: i32): void {
+  const inv: f64 = 1.0 / <f64>hw;
+  for (let p = 0; p < planes; p++) {
+    const xp = f32at(x, p * hw);
+    let acc = f32x4.splat(0);
+    let i = 0;
+    for (; i + 4 <= hw; i += 4) acc = f32x4.add(acc, v128.load(f32at(xp, i)));
+    let s: f64 = <f64>f32x4.extract_lane(acc, 0) + <f64>f32x4.extract_lane(acc, 1) +
+      <f64>f32x4.extract_lane(acc, 2) + <f64>f32x4.extract_lane(acc, 3);
+    for (; i < hw; i++) s += <f64>load<f32>(f32at(xp, i));
+    store<f32>(f32at(y, p), <f32>(s * inv));
+  }
+}
+
+export function global_avg_pool_backward(dy: usize, dx: usize, planes: i32, hw: i32): void {
+  for (let p = 0; p < planes; p++) {
+    const v = load<f32>(f32at(dy, p)) / <f32>hw;
+    const sv = f32x4.splat(v);
+    const dp = f32at(dx, p * hw);
+    let i = 0;
+    for (; i + 4 <= hw; i += 4) v128.store(f32at(dp, i), sv);
+    for (; i < hw; i++) store<f32>(f32at(dp, i), v);
+  }
+}
+
+/** Index (within the plane) of the first maximum of the window at (oy, ox); -1 if the window
+ *  holds only padding. */
+// @ts-ignore: decorator
+@inline function windowArgmax(xp: usize, h: i32, w: i32, iy0: i32, ix0: i32, kh: i32, kw: i32): i32 {
+  let best: f32 = -Infinity;
+  let arg = -1;
+  for (let ky = 0; ky < kh; ky++) {
+    const iy = iy0 + ky;
+    if (<u32>iy >= <u32>h) continue;
+    for (let kx = 0; kx < kw; kx++) {
+      const ix = ix0 + kx;
+      if (<u32>ix >= <u32>w) continue;
+      const v = load<f32>(f32at(xp, iy * w + ix));
+      if (arg < 0 || v > best || isNaN(v)) { best = v; arg = iy * w + ix; if (isNaN(v)) return arg; }
+    }
+  }
+  return arg;
+}
+
+export function max_pool2d_forward(x: usize, y: usize, planes: i32, h: i32, w: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, ph: i32, pw: i32, oh: i32, ow: i32): void {
+  for (let p = 0; p < planes; p++) {
+    const xp = f32at(x, p * h * w);
+    const yp = f32at(y, p * oh * ow);
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        const a = windowArgmax(xp, h, w, oy * sh - ph, ox * sw - pw, kh, kw);
+        store<f32>(f32at(yp, oy * ow + ox), a >= 0 ? load<f32>(f32at(xp, a)) : -Infinity);
+      }
+    }
+  }
+}
+
+export function max_pool2d_backward(x: usize, dy: usize, dx: usize, planes: i32, h: i32, w: i32, kh: i32, kw: i32,
+  sh: i32, sw: i32, ph: i32, pw: i32, oh: i32, ow: i32): void {
+  memory.fill(dx, 0, (<usize>planes * <usize>h * <usize>w) << 2);
+  for (let p = 0; p < planes; p++) {
+    const xp = f32at(x, p * h * w);
+    const gp = f32at(dy, p * oh * ow);
+    const dp = f32at(dx, p * h * w);
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        const a = windowArgmax(xp, h, w, oy * sh - ph, ox * sw - pw, kh, kw);
+        if (a >= 0) store<f32>(f32at(dp, a), load<f32>(f32at(dp, a)) + load<f32>(f32at(gp, oy * ow + ox)));
+      }
+    }
+  }
+}
