@@ -6,97 +6,98 @@
 //                    otherwise dcol[kk, p] = W^T[kk, k] * dY[k, p], scattered back (col2im)
 //   backward weight  dW[k, kk] = sum over images and p of dY[k, p] * col(X)[kk, p]
 //
+// Each image's input (one group at a time) is first copied into a zero-bordered scratch plane, so
+// that gathering the im2col panels needs no bounds checks: every tap reads at base(p) + off(kk).
+//
 // Nothing here allocates: the caller passes a workspace of the size the *_workspace functions
-// return (in bytes). Every function works on images [0, n); a later threaded version splits that
-// range (or the column panels) across workers without changing these signatures' meaning.
+// return (in bytes). Every function loops over images [0, n); a threaded version will hand each
+// worker a range of images (or of column panels) without changing what these functions compute.
 
 import { gemmTile, gemmTileToScratch } from './gemm';
 
-// Depth of one B panel in the forward (floats of reduction per panel): 512 * 8 * 4 B = 16 KiB, L1.
-const KC: i32 = 512;
+// Depth of one B panel in the forward: at most 576 * 8 * 4 B = 18 KiB, within L1.
+const KC: i32 = 576;
 // Output positions per chunk in the weight gradient.
 const PC: i32 = 256;
+// Slack after every scratch region: the stride-2 gather reads one vector past its last tap.
+const SLACK: i32 = 64;
 
 // @ts-ignore: decorator
 @inline function ceilDiv(a: i32, b: i32): i32 { return (a + b - 1) / b; }
 // @ts-ignore: decorator
 @inline function f32at(p: usize, i: i32): usize { return p + ((<usize>i) << 2); }
+// @ts-ignore: decorator
+@inline function align64(bytes: i32): i32 { return (bytes + 63) & ~63; }
 
-/** For every reduction index kk = (ci, ky, kx): the input offset ci*h*w + ky*w + kx, and ky, kx. */
-function fillTapTable(table: usize, kd: i32, h: i32, w: i32, kh: i32, kw: i32): void {
+/** Copies `planes` planes of h x w into planes of (h + 2 ph) x (w + 2 pw) whose border is already
+ *  zero (the caller zeroes the scratch once per call; only the interior is written here). */
+function copyPadded(src: usize, dst: usize, planes: i32, h: i32, w: i32, ph: i32, pw: i32): void {
+  const wp = w + 2 * pw;
+  const plane = (h + 2 * ph) * wp;
+  for (let c = 0; c < planes; c++) {
+    for (let y = 0; y < h; y++) {
+      memory.copy(f32at(dst, c * plane + (y + ph) * wp + pw), f32at(src, (c * h + y) * w), <usize>w << 2);
+    }
+  }
+}
+
+/** For every reduction index kk = (ci, ky, kx): its offset ci*hp*wp + ky*wp + kx in the padded input. */
+function fillTapOffsets(table: usize, kd: i32, hp: i32, wp: i32, kh: i32, kw: i32): void {
   const taps = kh * kw;
   for (let kk = 0; kk < kd; kk++) {
     const ci = kk / taps;
     const r = kk - ci * taps;
     const ky = r / kw;
-    const kx = r - ky * kw;
-    const t = table + (<usize>kk) * 12;
-    store<i32>(t, ci * h * w + ky * w + kx);
-    store<i32>(t, ky, 4);
-    store<i32>(t, kx, 8);
+    store<i32>(table + (<usize>kk << 2), ci * hp * wp + ky * wp + (r - ky * kw));
   }
 }
 
-/** Input coordinates (top-left of the window) of up to 8 output positions starting at p0. */
-function fillColumnCoords(coords: usize, p0: i32, cols: i32, ow: i32, sh: i32, sw: i32, ph: i32, pw: i32): void {
+/** Padded-input offsets of the windows of output positions p0 .. p0 + 7 (positions past the end
+ *  repeat the last one: their columns are computed but never stored). Returns true when all 8 lie
+ *  in one output row. */
+function fillColumnBases(bases: usize, p0: i32, cols: i32, ow: i32, wp: i32, sh: i32, sw: i32): bool {
   for (let j = 0; j < 8; j++) {
     const p = p0 + (j < cols ? j : cols - 1);
     const oy = p / ow;
-    const ox = p - oy * ow;
-    store<i32>(coords + (<usize>j << 2), oy * sh - ph);
-    store<i32>(coords + (<usize>j << 2), ox * sw - pw, 32);
+    store<i32>(bases + (<usize>j << 2), oy * sh * wp + (p - oy * ow) * sw);
   }
+  return cols == 8 && p0 / ow == (p0 + 7) / ow;
 }
 
-/** B panel of im2col(X) for the forward: rows kk in [kc0, kc0 + kc), 8 output positions from p0. */
-function packIm2colPanel(xg: usize, dst: usize, table: usize, coords: usize, kc0: i32, kc: i32, p0: i32, cols: i32,
-  h: i32, w: i32, sw: i32, pointwise: bool): void {
-  const hw = h * w;
-  if (pointwise && cols == 8) {
-    // 1x1, stride 1, no padding: columns are contiguous input pixels.
+/** B panel of im2col(X) for the forward: rows kk in [kc0, kc0 + kc), 8 output positions. */
+function packIm2colPanel(xp: usize, dst: usize, table: usize, bases: usize, kc0: i32, kc: i32, sameRow: bool, sw: i32): void {
+  const b0 = load<i32>(bases);
+  if (sameRow && sw == 1) {
     for (let kk = 0; kk < kc; kk++) {
-      const src = f32at(xg, (kc0 + kk) * hw + p0);
+      const src = f32at(xp, b0 + load<i32>(table + (<usize>(kc0 + kk) << 2)));
       const d = dst + (<usize>kk << 5);
       v128.store(d, v128.load(src));
       v128.store(d, v128.load(src, 16), 16);
     }
     return;
   }
-  const iy0 = load<i32>(coords);
-  const ix0 = load<i32>(coords, 32);
-  const sameRow = cols == 8 && sw == 1 && iy0 == load<i32>(coords, 28);
+  if (sameRow && sw == 2) {
+    for (let kk = 0; kk < kc; kk++) {
+      const src = f32at(xp, b0 + load<i32>(table + (<usize>(kc0 + kk) << 2)));
+      const d = dst + (<usize>kk << 5);
+      v128.store(d, v128.shuffle<f32>(v128.load(src), v128.load(src, 16), 0, 2, 4, 6));
+      v128.store(d, v128.shuffle<f32>(v128.load(src, 32), v128.load(src, 48), 0, 2, 4, 6), 16);
+    }
+    return;
+  }
+  const b1 = load<i32>(bases, 4), b2 = load<i32>(bases, 8), b3 = load<i32>(bases, 12);
+  const b4 = load<i32>(bases, 16), b5 = load<i32>(bases, 20), b6 = load<i32>(bases, 24), b7 = load<i32>(bases, 28);
   for (let kk = 0; kk < kc; kk++) {
-    const t = table + (<usize>(kc0 + kk)) * 12;
-    const off = load<i32>(t);
-    const ky = load<i32>(t, 4);
-    const kx = load<i32>(t, 8);
+    const src = f32at(xp, load<i32>(table + (<usize>(kc0 + kk) << 2)));
     const d = dst + (<usize>kk << 5);
-    if (sameRow) {
-      const iy = iy0 + ky;
-      const ix = ix0 + kx;
-      if (<u32>iy >= <u32>h) {
-        v128.store(d, f32x4.splat(0));
-        v128.store(d, f32x4.splat(0), 16);
-        continue;
-      }
-      if (ix >= 0 && ix + 8 <= w) {
-        const src = f32at(xg, off + iy0 * w + ix0);
-        v128.store(d, v128.load(src));
-        v128.store(d, v128.load(src, 16), 16);
-        continue;
-      }
-    }
-    for (let j = 0; j < 8; j++) {
-      let v: f32 = 0;
-      if (j < cols) {
-        const iy = load<i32>(coords + (<usize>j << 2)) + ky;
-        const ix = load<i32>(coords + (<usize>j << 2), 32) + kx;
-        if (<u32>iy < <u32>h && <u32>ix < <u32>w) {
-          v = load<f32>(f32at(xg, off + (iy - ky) * w + (ix - kx)));
-        }
-      }
-      store<f32>(d + (<usize>j << 2), v);
-    }
+    store<f32>(d, load<f32>(f32at(src, b0)));
+    store<f32>(d, load<f32>(f32at(src, b1)), 4);
+    store<f32>(d, load<f32>(f32at(src, b2)), 8);
+    store<f32>(d, load<f32>(f32at(src, b3)), 12);
+    store<f32>(d, load<f32>(f32at(src, b4)), 16);
+    store<f32>(d, load<f32>(f32at(src, b5)), 20);
+    store<f32>(d, load<f32>(f32at(src, b6)), 24);
+    store<f32>(d, load<f32>(f32at(src, b7)), 28);
   }
 }
 
@@ -162,11 +163,17 @@ function packWeightColumns(w: usize, dst: usize, groups: i32, kg: i32, kd: i32):
   }
 }
 
-// Workspace layout shared by the forward driver: [packed A][B panel][tile][coords][tap table].
-function forwardWorkspaceBytes(c: i32, k: i32, kh: i32, kw: i32, groups: i32): i32 {
-  const kd = (c / groups) * kh * kw;
-  const packedA = groups * ceilDiv(k / groups, 4) * kd * 16;
-  return packedA + (KC + 64) * 32 + 128 + 64 + kd * 12 + 64;
+/** Bytes of a padded copy of one image-group's input (cg planes), plus slack. */
+// @ts-ignore: decorator
+@inline function paddedBytes(cg: i32, h: i32, w: i32, ph: i32, pw: i32): i32 {
+  return align64(cg * (h + 2 * ph) * (w + 2 * pw) * 4 + SLACK);
+}
+
+// Forward driver scratch: [padded input][B panel][tile][bases][tap offsets].
+function driverScratchBytes(c: i32, h: i32, w: i32, kh: i32, kw: i32, ph: i32, pw: i32, groups: i32): i32 {
+  const cg = c / groups;
+  const kd = cg * kh * kw;
+  return paddedBytes(cg, h, w, ph, pw) + KC * 32 + 128 + 64 + align64(kd * 4);
 }
 
 /** The forward GEMM over pre-packed weights. y must hold the bias (or zeros): tiles accumulate. */
@@ -177,25 +184,28 @@ function convForwardPacked(x: usize, packedA: usize, y: usize, n: i32, c: i32, h
   const kd = cg * kh * kw;
   const np = oh * ow;
   const mt = ceilDiv(kg, 4);
-  const bpanel = scratch;
-  const tile = bpanel + <usize>(KC + 64) * 32;
-  const coords = tile + 128;
-  const table = coords + 64;
-  fillTapTable(table, kd, h, w, kh, kw);
-  const pointwise = kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0;
-  // Equal chunks of at most KC: 576 runs as one chunk of 576 rather than 512 + 64.
-  const kcStep = ceilDiv(kd, ceilDiv(kd, KC + 64));
+  const hp = h + 2 * ph;
+  const wp = w + 2 * pw;
+  const xpad = scratch;
+  const bpanel = xpad + <usize>paddedBytes(cg, h, w, ph, pw);
+  const tile = bpanel + <usize>KC * 32;
+  const bases = tile + 128;
+  const table = bases + 64;
+  memory.fill(xpad, 0, <usize>paddedBytes(cg, h, w, ph, pw));
+  fillTapOffsets(table, kd, hp, wp, kh, kw);
+  // Equal chunks of at most KC rows of the reduction.
+  const kcStep = ceilDiv(kd, ceilDiv(kd, KC));
   for (let img = 0; img < n; img++) {
     for (let g = 0; g < groups; g++) {
-      const xg = f32at(x, (img * c + g * cg) * h * w);
+      copyPadded(f32at(x, (img * c + g * cg) * h * w), xpad, cg, h, w, ph, pw);
       const yg = f32at(y, (img * k + g * kg) * np);
       const ag = packedA + (<usize>(g * mt * kd) << 4);
       for (let kc0 = 0; kc0 < kd; kc0 += kcStep) {
         const kc = min(kcStep, kd - kc0);
         for (let p0 = 0; p0 < np; p0 += 8) {
           const cols = min(8, np - p0);
-          fillColumnCoords(coords, p0, cols, ow, sh, sw, ph, pw);
-          packIm2colPanel(xg, bpanel, table, coords, kc0, kc, p0, cols, h, w, sw, pointwise);
+          const sameRow = fillColumnBases(bases, p0, cols, ow, wp, sh, sw);
+          packIm2colPanel(xpad, bpanel, table, bases, kc0, kc, sameRow, sw);
           for (let m = 0; m < mt; m++) {
             const rows = min(4, kg - m * 4);
             gemmTile(kc, ag + (<usize>(m * kd + kc0) << 4), bpanel, f32at(yg, m * 4 * np + p0), np, rows, cols, tile);
@@ -220,8 +230,10 @@ function fillBias(y: usize, bias: usize, n: i32, k: i32, np: i32): void {
   }
 }
 
-export function conv2d_forward_workspace(c: i32, k: i32, kh: i32, kw: i32, groups: i32): i32 {
-  return forwardWorkspaceBytes(c, k, kh, kw, groups);
+export function conv2d_forward_workspace(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
+  ph: i32, pw: i32, groups: i32, oh: i32, ow: i32): i32 {
+  const kd = (c / groups) * kh * kw;
+  return align64(groups * ceilDiv(k / groups, 4) * kd * 16) + driverScratchBytes(c, h, w, kh, kw, ph, pw, groups);
 }
 
 /** y = conv2d(x, w) + bias (bias = 0 pointer: none). */
@@ -229,7 +241,7 @@ export function conv2d_forward(x: usize, wt: usize, bias: usize, y: usize, n: i3
   kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, ws: usize): void {
   const kd = (c / groups) * kh * kw;
   const packedA = ws;
-  const scratch = ws + <usize>(groups * ceilDiv(k / groups, 4) * kd * 16);
+  const scratch = ws + <usize>align64(groups * ceilDiv(k / groups, 4) * kd * 16);
   packWeightRows(wt, packedA, groups, k / groups, kd);
   fillBias(y, bias, n, k, oh * ow);
   convForwardPacked(x, packedA, y, n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, scratch);
@@ -240,11 +252,15 @@ export function conv2d_forward(x: usize, wt: usize, bias: usize, y: usize, n: i3
   return sh == 1 && sw == 1 && ph <= kh - 1 && pw <= kw - 1;
 }
 
-export function conv2d_backward_input_workspace(c: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32): i32 {
-  if (inputGradIsConv(kh, kw, sh, sw, ph, pw)) return forwardWorkspaceBytes(k, c, kh, kw, groups);
+export function conv2d_backward_input_workspace(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
+  ph: i32, pw: i32, groups: i32, oh: i32, ow: i32): i32 {
+  const cg = c / groups;
   const kg = k / groups;
-  const kd = (c / groups) * kh * kw;
-  return groups * ceilDiv(kd, 4) * kg * 16 + kg * 32 + 128 + 64 + kd * 12 + 64;
+  if (inputGradIsConv(kh, kw, sh, sw, ph, pw)) {
+    return align64(groups * ceilDiv(cg, 4) * kg * kh * kw * 16) + driverScratchBytes(k, oh, ow, kh, kw, kh - 1 - ph, kw - 1 - pw, groups);
+  }
+  const kd = cg * kh * kw;
+  return align64(groups * ceilDiv(kd, 4) * kg * 16) + paddedBytes(cg, h, w, ph, pw) + align64(kg * 32) + 128 + 64 + align64(kd * 4);
 }
 
 /** dx = gradient of conv2d with respect to its input. */
@@ -256,67 +272,75 @@ export function conv2d_backward_input(dy: usize, wt: usize, dx: usize, n: i32, c
     // Stride 1: dx is a plain convolution of dy with the rotated kernel, padded by k - 1 - p.
     const kd2 = kg * kh * kw;
     const packedA = ws;
-    const scratch = ws + <usize>(groups * ceilDiv(cg, 4) * kd2 * 16);
+    const scratch = ws + <usize>align64(groups * ceilDiv(cg, 4) * kd2 * 16);
     packWeightFlipped(wt, packedA, groups, kg, cg, kh, kw);
     fillBias(dx, 0, n, c, h * w);
     convForwardPacked(dy, packedA, dx, n, k, oh, ow, c, kh, kw, 1, 1, kh - 1 - ph, kw - 1 - pw, groups, h, w, scratch);
     return;
   }
-  // Strided: dcol = W^T dY one 4x8 tile at a time, each tile scattered into dx (col2im).
+  // Strided: dcol = W^T dY one 4x8 tile at a time, each tile scattered (col2im) into a padded
+  // copy of dx, whose interior is then copied out.
   const kd = cg * kh * kw;
   const np = oh * ow;
   const mt = ceilDiv(kd, 4);
+  const hp = h + 2 * ph;
+  const wp = w + 2 * pw;
   const packedA = ws;
-  const bpanel = packedA + <usize>(groups * mt * kg * 16);
-  const tile = bpanel + <usize>kg * 32;
-  const coords = tile + 128;
-  const table = coords + 64;
+  const dxpad = packedA + <usize>align64(groups * mt * kg * 16);
+  const bpanel = dxpad + <usize>paddedBytes(cg, h, w, ph, pw);
+  const tile = bpanel + <usize>align64(kg * 32);
+  const bases = tile + 128;
+  const table = bases + 64;
   packWeightColumns(wt, packedA, groups, kg, kd);
-  fillTapTable(table, kd, h, w, kh, kw);
-  fillBias(dx, 0, n, c, h * w);
+  fillTapOffsets(table, kd, hp, wp, kh, kw);
   for (let img = 0; img < n; img++) {
     for (let g = 0; g < groups; g++) {
       const dyg = f32at(dy, (img * k + g * kg) * np);
-      const dxg = f32at(dx, (img * c + g * cg) * h * w);
       const ag = packedA + (<usize>(g * mt * kg) << 4);
+      memory.fill(dxpad, 0, <usize>(cg * hp * wp) << 2);
       for (let p0 = 0; p0 < np; p0 += 8) {
         const cols = min(8, np - p0);
         for (let ko = 0; ko < kg; ko++) {
           const d = bpanel + (<usize>ko << 5);
-          for (let j = 0; j < 8; j++) {
-            store<f32>(d + (<usize>j << 2), j < cols ? load<f32>(f32at(dyg, ko * np + p0 + j)) : 0);
+          const src = f32at(dyg, ko * np + p0);
+          if (cols == 8) {
+            v128.store(d, v128.load(src));
+            v128.store(d, v128.load(src, 16), 16);
+          } else {
+            for (let j = 0; j < 8; j++) store<f32>(d + (<usize>j << 2), j < cols ? load<f32>(f32at(src, j)) : 0);
           }
         }
-        fillColumnCoords(coords, p0, cols, ow, sh, sw, ph, pw);
+        fillColumnBases(bases, p0, cols, ow, wp, sh, sw);
         for (let m = 0; m < mt; m++) {
           gemmTileToScratch(kg, ag + (<usize>(m * kg) << 4), bpanel, tile);
           const rows = min(4, kd - m * 4);
           for (let r = 0; r < rows; r++) {
-            const t = table + (<usize>(m * 4 + r)) * 12;
-            const off = load<i32>(t);
-            const ky = load<i32>(t, 4);
-            const kx = load<i32>(t, 8);
+            const dst = f32at(dxpad, load<i32>(table + (<usize>(m * 4 + r) << 2)));
+            const t = tile + (<usize>(r * 8) << 2);
             for (let j = 0; j < cols; j++) {
-              const iy0 = load<i32>(coords + (<usize>j << 2));
-              const ix0 = load<i32>(coords + (<usize>j << 2), 32);
-              const iy = iy0 + ky;
-              const ix = ix0 + kx;
-              if (<u32>iy < <u32>h && <u32>ix < <u32>w) {
-                const p = f32at(dxg, off + iy0 * w + ix0);
-                store<f32>(p, load<f32>(p) + load<f32>(tile + ((<usize>(r * 8 + j)) << 2)));
-              }
+              const p = f32at(dst, load<i32>(bases + (<usize>j << 2)));
+              store<f32>(p, load<f32>(p) + load<f32>(t + (<usize>j << 2)));
             }
           }
+        }
+      }
+      // Interior of the padded gradient back into dx.
+      const dxg = f32at(dx, (img * c + g * cg) * h * w);
+      for (let ci = 0; ci < cg; ci++) {
+        for (let yy = 0; yy < h; yy++) {
+          memory.copy(f32at(dxg, (ci * h + yy) * w), f32at(dxpad, ci * hp * wp + (yy + ph) * wp + pw), <usize>w << 2);
         }
       }
     }
   }
 }
 
-export function conv2d_backward_weight_workspace(c: i32, k: i32, kh: i32, kw: i32, groups: i32): i32 {
+export function conv2d_backward_weight_workspace(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
+  ph: i32, pw: i32, groups: i32, oh: i32, ow: i32): i32 {
+  const cg = c / groups;
   const kg = k / groups;
-  const kd = (c / groups) * kh * kw;
-  return ceilDiv(kg, 4) * PC * 16 + ceilDiv(kd, 8) * PC * 32 + 128 + kd * 12 + 64;
+  const kd = cg * kh * kw;
+  return paddedBytes(cg, h, w, ph, pw) + align64(ceilDiv(kg, 4) * PC * 16) + align64(ceilDiv(kd, 8) * PC * 32) + 128 + align64(kd * 4);
 }
 
 /** dw = sum over the batch of dY * col(X)^T; dbias (when not 0) = sum of dY per channel. */
@@ -328,15 +352,19 @@ export function conv2d_backward_weight(x: usize, dy: usize, dw: usize, dbias: us
   const np = oh * ow;
   const mt = ceilDiv(kg, 4);
   const nt = ceilDiv(kd, 8);
-  const apack = ws;
-  const bpack = apack + <usize>(mt * PC * 16);
-  const tile = bpack + <usize>(nt * PC * 32);
+  const hp = h + 2 * ph;
+  const wp = w + 2 * pw;
+  const xpad = ws;
+  const apack = xpad + <usize>paddedBytes(cg, h, w, ph, pw);
+  const bpack = apack + <usize>align64(mt * PC * 16);
+  const tile = bpack + <usize>align64(nt * PC * 32);
   const table = tile + 128;
-  fillTapTable(table, kd, h, w, kh, kw);
+  memory.fill(xpad, 0, <usize>paddedBytes(cg, h, w, ph, pw));
+  fillTapOffsets(table, kd, hp, wp, kh, kw);
   memory.fill(dw, 0, <usize>(k * kd) << 2);
   for (let img = 0; img < n; img++) {
     for (let g = 0; g < groups; g++) {
-      const xg = f32at(x, (img * c + g * cg) * h * w);
+      copyPadded(f32at(x, (img * c + g * cg) * h * w), xpad, cg, h, w, ph, pw);
       const dyg = f32at(dy, (img * k + g * kg) * np);
       const dwg = f32at(dw, g * kg * kd);
       for (let p0 = 0; p0 < np; p0 += PC) {
@@ -354,40 +382,32 @@ export function conv2d_backward_weight(x: usize, dy: usize, dw: usize, dbias: us
             }
           }
         }
-        // B: col(X) transposed, 8 taps interleaved per position. One panel at a time, positions in
-        // order: writes stay sequential and reads walk the input rows.
+        // B: col(X) transposed, 8 taps interleaved per position; one panel at a time, positions
+        // in order, so writes stay sequential and reads walk the input rows.
         for (let t = 0; t < nt; t++) {
           const d0 = bpack + (<usize>(t * pc) << 5);
           const taps = min(8, kd - t * 8);
+          const tt = table + (<usize>(t * 8) << 2);
+          // Taps past kd read offset 0 (a valid address) and are multiplied into columns that are
+          // never stored.
+          const o0 = load<i32>(tt);
+          const o1 = taps > 1 ? load<i32>(tt, 4) : 0, o2 = taps > 2 ? load<i32>(tt, 8) : 0;
+          const o3 = taps > 3 ? load<i32>(tt, 12) : 0, o4 = taps > 4 ? load<i32>(tt, 16) : 0;
+          const o5 = taps > 5 ? load<i32>(tt, 20) : 0, o6 = taps > 6 ? load<i32>(tt, 24) : 0;
+          const o7 = taps > 7 ? load<i32>(tt, 28) : 0;
           let oy = p0 / ow;
           let ox = p0 - oy * ow;
           for (let p = 0; p < pc; p++) {
-            const iy0 = oy * sh - ph;
-            const ix0 = ox * sw - pw;
-            const base = iy0 * w + ix0;
+            const src = f32at(xpad, oy * sh * wp + ox * sw);
             const d = d0 + (<usize>p << 5);
-            if (taps == 8 && iy0 >= 0 && iy0 + kh <= h && ix0 >= 0 && ix0 + kw <= w) {
-              const tt = table + (<usize>(t * 8)) * 12;
-              store<f32>(d, load<f32>(f32at(xg, base + load<i32>(tt))));
-              store<f32>(d, load<f32>(f32at(xg, base + load<i32>(tt, 12))), 4);
-              store<f32>(d, load<f32>(f32at(xg, base + load<i32>(tt, 24))), 8);
-              store<f32>(d, load<f32>(f32at(xg, base + load<i32>(tt, 36))), 12);
-              store<f32>(d, load<f32>(f32at(xg, base + load<i32>(tt, 48))), 16);
-              store<f32>(d, load<f32>(f32at(xg, base + load<i32>(tt, 60))), 20);
-              store<f32>(d, load<f32>(f32at(xg, base + load<i32>(tt, 72))), 24);
-              store<f32>(d, load<f32>(f32at(xg, base + load<i32>(tt, 84))), 28);
-            } else {
-              for (let j = 0; j < 8; j++) {
-                let v: f32 = 0;
-                if (j < taps) {
-                  const tt = table + (<usize>(t * 8 + j)) * 12;
-                  const iy = iy0 + load<i32>(tt, 4);
-                  const ix = ix0 + load<i32>(tt, 8);
-                  if (<u32>iy < <u32>h && <u32>ix < <u32>w) v = load<f32>(f32at(xg, base + load<i32>(tt)));
-                }
-                store<f32>(d + (<usize>j << 2), v);
-              }
-            }
+            store<f32>(d, load<f32>(f32at(src, o0)));
+            store<f32>(d, load<f32>(f32at(src, o1)), 4);
+            store<f32>(d, load<f32>(f32at(src, o2)), 8);
+            store<f32>(d, load<f32>(f32at(src, o3)), 12);
+            store<f32>(d, load<f32>(f32at(src, o4)), 16);
+            store<f32>(d, load<f32>(f32at(src, o5)), 20);
+            store<f32>(d, load<f32>(f32at(src, o6)), 24);
+            store<f32>(d, load<f32>(f32at(src, o7)), 28);
             ox++;
             if (ox == ow) { ox = 0; oy++; }
           }

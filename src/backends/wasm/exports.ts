@@ -7,13 +7,15 @@ export interface KernelExports {
   memory: WebAssembly.Memory;
   heap_base(): P;
   f32x4_peak_muladd(iters: I, seed: F): F;
-  conv2d_forward_workspace(c: I, k: I, kh: I, kw: I, groups: I): I;
+  f32x4_peak_muladd_fed(iters: I, seed: F): F;
+  // Workspace sizes in bytes; all take the shape as (n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow).
+  conv2d_forward_workspace(...shape: I[]): I;
+  conv2d_backward_input_workspace(...shape: I[]): I;
+  conv2d_backward_weight_workspace(...shape: I[]): I;
   conv2d_forward(x: P, w: P, bias: P, y: P, n: I, c: I, h: I, wd: I, k: I, kh: I, kw: I, sh: I, sw: I,
     ph: I, pw: I, groups: I, oh: I, ow: I, ws: P): void;
-  conv2d_backward_input_workspace(c: I, k: I, kh: I, kw: I, sh: I, sw: I, ph: I, pw: I, groups: I): I;
   conv2d_backward_input(dy: P, w: P, dx: P, n: I, c: I, h: I, wd: I, k: I, kh: I, kw: I, sh: I, sw: I,
     ph: I, pw: I, groups: I, oh: I, ow: I, ws: P): void;
-  conv2d_backward_weight_workspace(c: I, k: I, kh: I, kw: I, groups: I): I;
   conv2d_backward_weight(x: P, dy: P, dw: P, dbias: P, n: I, c: I, h: I, wd: I, k: I, kh: I, kw: I,
     sh: I, sw: I, ph: I, pw: I, groups: I, oh: I, ow: I, ws: P): void;
   batchnorm_train_forward(x: P, gamma: P, beta: P, runMean: P, runVar: P, y: P, saveMean: P, saveInvStd: P,

@@ -16,7 +16,11 @@ export class WasmBuf implements Buf {
   constructor(readonly ptr: number, readonly length: number, readonly size: number, readonly owner: WasmBackend) {}
 }
 
-const MAX_FLOATS = 2 ** 30; // 4 GiB of float32: more cannot exist in wasm32
+const MAX_FLOATS = 2 ** 30;
+
+function shapeArgs(s: Conv2dShape): number[] {
+  return [s.n, s.c, s.h, s.w, s.k, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.groups, s.oh, s.ow];
+} // 4 GiB of float32: more cannot exist in wasm32
 
 export class WasmBackend implements Backend {
   readonly name = 'wasm-simd' as const;
@@ -72,7 +76,7 @@ export class WasmBackend implements Backend {
   // ---- conv2d ----
   conv2dForward(s: Conv2dShape, x: Buf, w: Buf, bias: Buf | null, y: Buf): void {
     const k = this.kernels;
-    const ws = this.scratchBytes(k.conv2d_forward_workspace(s.c, s.k, s.kh, s.kw, s.groups));
+    const ws = this.scratchBytes(k.conv2d_forward_workspace(...shapeArgs(s)));
     try {
       k.conv2d_forward(this.p(x), this.p(w), bias ? this.p(bias) : 0, this.p(y), s.n, s.c, s.h, s.w, s.k,
         s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.groups, s.oh, s.ow, ws.ptr);
@@ -83,7 +87,7 @@ export class WasmBackend implements Backend {
 
   conv2dBackwardInput(s: Conv2dShape, dy: Buf, w: Buf, dx: Buf): void {
     const k = this.kernels;
-    const ws = this.scratchBytes(k.conv2d_backward_input_workspace(s.c, s.k, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.groups));
+    const ws = this.scratchBytes(k.conv2d_backward_input_workspace(...shapeArgs(s)));
     try {
       k.conv2d_backward_input(this.p(dy), this.p(w), this.p(dx), s.n, s.c, s.h, s.w, s.k,
         s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.groups, s.oh, s.ow, ws.ptr);
@@ -94,7 +98,7 @@ export class WasmBackend implements Backend {
 
   conv2dBackwardWeight(s: Conv2dShape, x: Buf, dy: Buf, dw: Buf, dbias: Buf | null): void {
     const k = this.kernels;
-    const ws = this.scratchBytes(k.conv2d_backward_weight_workspace(s.c, s.k, s.kh, s.kw, s.groups));
+    const ws = this.scratchBytes(k.conv2d_backward_weight_workspace(...shapeArgs(s)));
     try {
       k.conv2d_backward_weight(this.p(x), this.p(dy), this.p(dw), dbias ? this.p(dbias) : 0, s.n, s.c, s.h, s.w, s.k,
         s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.groups, s.oh, s.ow, ws.ptr);
