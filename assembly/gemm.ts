@@ -120,3 +120,9 @@ export function f32x4_peak_muladd_fed(iters: i32, seed: f32): f32 {
   const s = f32x4.add(f32x4.add(f32x4.add(a0, a1), f32x4.add(a2, a3)), f32x4.add(f32x4.add(a4, a5), f32x4.add(a6, a7)));
   return f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3);
 }
+
+/** Third probe: the micro-kernel itself over L1-resident panels (kc x 4 at a, kc x 8 at b, a 4x8
+ *  tile at c), `iters` times. Flops = iters * kc * 64. The practical ceiling of every GEMM here. */
+export function f32_gemm_4x8_probe(iters: i32, kc: i32, a: usize, b: usize, c: usize): void {
+  for (let i = 0; i < iters; i++) f32_gemm_4x8(kc, a, b, c, 8);
+}

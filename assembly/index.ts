@@ -1,6 +1,6 @@
 // The WASM module's exports: kernels over raw pointers (byte offsets into this module's memory)
 // and sizes. None of them allocates; memory is managed by the TypeScript side.
-export { f32x4_peak_muladd, f32x4_peak_muladd_fed } from './gemm';
+export { f32x4_peak_muladd, f32x4_peak_muladd_fed, f32_gemm_4x8_probe } from './gemm';
 export {
   conv2d_forward, conv2d_forward_workspace,
   conv2d_backward_input, conv2d_backward_input_workspace,

@@ -8,6 +8,7 @@ export interface KernelExports {
   heap_base(): P;
   f32x4_peak_muladd(iters: I, seed: F): F;
   f32x4_peak_muladd_fed(iters: I, seed: F): F;
+  f32_gemm_4x8_probe(iters: I, kc: I, a: P, b: P, c: P): void;
   // Workspace sizes in bytes; all take the shape as (n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow).
   conv2d_forward_workspace(...shape: I[]): I;
   conv2d_backward_input_workspace(...shape: I[]): I;
