@@ -45,12 +45,14 @@ export class Allocator {
     this.top = Math.ceil(heapBase / ALIGN) * ALIGN;
   }
 
-  /** Returns the byte offset of a block of at least `bytes` bytes (not zeroed) and its class size. */
-  alloc(bytes: number): { ptr: number; size: number } {
+  /** Returns the byte offset of a block of at least `bytes` bytes and its class size. `fresh`
+   *  blocks come from past the bump pointer, memory nothing has written yet: still zero. */
+  alloc(bytes: number): { ptr: number; size: number; fresh: boolean } {
     const size = sizeClass(bytes);
     const list = this.freeLists.get(size);
     let ptr = list && list.length > 0 ? list.pop()! : -1;
-    if (ptr < 0) {
+    const fresh = ptr < 0;
+    if (fresh) {
       const end = this.top + size;
       if (end > this.maxBytes) {
         throw new WasmOutOfMemoryError(bytes, this.live,
@@ -62,7 +64,7 @@ export class Allocator {
     }
     this.live += size;
     this.peakLive = Math.max(this.peakLive, this.live);
-    return { ptr, size };
+    return { ptr, size, fresh };
   }
 
   free(ptr: number, size: number): void {

@@ -36,8 +36,10 @@ export class WasmBackend implements Backend {
   alloc(length: number): WasmBuf {
     if (!Number.isInteger(length) || length < 0) throw new RangeError(`alloc: length must be a non-negative integer, got ${length}`);
     if (length > MAX_FLOATS) throw new RangeError(`alloc: ${length} floats (${length * 4} bytes) exceed the 4 GiB wasm32 can address`);
-    const { ptr, size } = this.allocator.alloc(Math.max(length, 1) * 4);
-    this.heapF32().fill(0, ptr >>> 2, (ptr >>> 2) + length);
+    const { ptr, size, fresh } = this.allocator.alloc(Math.max(length, 1) * 4);
+    // Reused blocks hold old values; fresh ones were never written (and touching them would make
+    // the OS map every page of a large tensor up front).
+    if (!fresh) this.heapF32().fill(0, ptr >>> 2, (ptr >>> 2) + length);
     return new WasmBuf(ptr, length, size, this);
   }
 

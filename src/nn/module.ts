@@ -1,0 +1,154 @@
+// Modules in the manner of PyTorch's nn.Module: named parameters and buffers (so a state dict maps
+// one to one), train() / eval(), and a forward with its backward beside it.
+//
+// Ownership, the one rule every module follows:
+// - forward(x) never disposes x; it returns a new tensor the caller owns. In training mode it may
+//   keep references to x and to its output for the backward, so the caller keeps both alive until
+//   backward() has returned. In eval mode it keeps nothing.
+// - backward(dy) never disposes dy; it adds parameter gradients into `param.grad`, releases what
+//   the forward kept, and returns d loss / d x (owned by the caller).
+import type { Backend } from '../backend.js';
+import { addInPlace } from '../ops/index.js';
+import { Tensor, formatShape } from '../tensor.js';
+
+export class Parameter {
+  /** Sum of the gradients of every backward since the last zeroGrad(); null before the first. */
+  grad: Tensor | null = null;
+  constructor(public value: Tensor) {}
+
+  /** Adds g into grad and takes ownership of g. */
+  accumulate(g: Tensor): void {
+    if (g.shape.length !== this.value.shape.length || g.shape.some((d, i) => d !== this.value.shape[i])) {
+      throw new Error(`gradient ${formatShape(g.shape)} does not match parameter ${formatShape(this.value.shape)}`);
+    }
+    if (this.grad === null) {
+      this.grad = g;
+    } else {
+      addInPlace(this.grad, g);
+      g.dispose();
+    }
+  }
+
+  zeroGrad(): void {
+    this.grad?.dispose();
+    this.grad = null;
+  }
+
+  dispose(): void {
+    this.zeroGrad();
+    this.value.dispose();
+  }
+}
+
+export abstract class Module {
+  training = true;
+  private readonly childList: [string, Module][] = [];
+  private readonly paramList: [string, Parameter][] = [];
+  private readonly bufferList: [string, () => Tensor][] = [];
+
+  constructor(readonly backend: Backend) {}
+
+  abstract forward(x: Tensor): Tensor;
+  abstract backward(dy: Tensor): Tensor;
+
+  protected addModule<M extends Module>(name: string, m: M): M {
+    this.childList.push([name, m]);
+    return m;
+  }
+
+  protected addParameter(name: string, t: Tensor): Parameter {
+    const p = new Parameter(t);
+    this.paramList.push([name, p]);
+    return p;
+  }
+
+  /** Replaces the registered children (a block switching to its deploy form). */
+  protected setModules(entries: [string, Module][]): void {
+    this.childList.length = 0;
+    this.childList.push(...entries);
+  }
+
+  /** Registers a buffer through a getter, so replacing the tensor (on load) keeps the name bound. */
+  protected addBuffer(name: string, get: () => Tensor): void {
+    this.bufferList.push([name, get]);
+  }
+
+  /** Child modules in registration order. */
+  children(): [string, Module][] {
+    return this.childList.slice();
+  }
+
+  /** Sets training mode here and in every child (BN uses batch statistics in training mode). */
+  train(mode = true): this {
+    this.training = mode;
+    for (const [, m] of this.childList) m.train(mode);
+    return this;
+  }
+
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Parameters with PyTorch's dotted names (`stage1.0.rbr_dense.conv.weight`). */
+  namedParameters(prefix = ''): [string, Parameter][] {
+    const out: [string, Parameter][] = this.paramList.map(([n, p]) => [prefix + n, p]);
+    for (const [name, m] of this.childList) out.push(...m.namedParameters(`${prefix}${name}.`));
+    return out;
+  }
+
+  namedBuffers(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = this.bufferList.map(([n, get]) => [prefix + n, get()]);
+    for (const [name, m] of this.childList) out.push(...m.namedBuffers(`${prefix}${name}.`));
+    return out;
+  }
+
+  /** Every module below this one (depth first), with its dotted name. */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [[prefix.replace(/\.$/, ''), this]];
+    for (const [name, m] of this.childList) out.push(...m.namedModules(`${prefix}${name}.`));
+    return out;
+  }
+
+  parameters(): Parameter[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  /** Number of trainable values. */
+  parameterCount(): number {
+    return this.parameters().reduce((s, p) => s + p.value.size, 0);
+  }
+
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.zeroGrad();
+  }
+
+  /** Releases everything the last training forward kept, without a backward (e.g. after an
+   *  evaluation run in training mode, or an aborted step). */
+  releaseSaved(): void {
+    for (const [, m] of this.childList) m.releaseSaved();
+  }
+
+  /** Frees parameters, buffers and anything saved. The module is unusable afterwards. */
+  dispose(): void {
+    this.releaseSaved();
+    for (const [, p] of this.paramList) p.dispose();
+    for (const [, get] of this.bufferList) get().dispose();
+    for (const [, m] of this.childList) m.dispose();
+  }
+}
+
+/** Replaces a parameter's value by a copy of `data` (same shape), e.g. when loading a state dict. */
+export function setParameterData(p: Parameter, data: Float32Array): void {
+  if (data.length !== p.value.size) {
+    throw new Error(`expected ${p.value.size} values for parameter ${formatShape(p.value.shape)}, got ${data.length}`);
+  }
+  p.value.data.set(data);
+}
+
+/** A fresh tensor with the values of `t` (same backend). */
+export function cloneTensor(t: Tensor): Tensor {
+  const y = Tensor.zeros(t.backend, t.shape);
+  // Views taken after the allocation: allocating may grow WASM memory and detach older views.
+  y.data.set(t.data);
+  return y;
+}
