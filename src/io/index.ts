@@ -1,0 +1,63 @@
+// File formats: PyTorch checkpoints (read), safetensors and .npy (read and write). Everything
+// here works on Uint8Array and runs in browsers; the two file helpers at the end load Node's fs
+// lazily, only when called.
+import { looksLikeNpy, readNpy } from './npy.js';
+import { looksLikeSafetensors, readSafetensors } from './safetensors.js';
+import { readTorch, torchFormatOf, type TorchReadOptions } from './torch.js';
+import type { TensorFile } from './types.js';
+
+export type {
+  NamedTensor, Float32Tensor, Int64Tensor, Int32Tensor, SourceDType, TensorFile, TensorInput, TensorsInput,
+} from './types.js';
+export { readTorch, STATE_DICT_KEYS } from './torch.js';
+export type { TorchCheckpoint, TorchReadOptions } from './torch.js';
+export { readSafetensors, writeSafetensors } from './safetensors.js';
+export type { SafetensorsFile } from './safetensors.js';
+export { readNpy, writeNpy } from './npy.js';
+
+export type TensorFileFormat = 'torch' | 'torch-legacy' | 'torch-legacy-tar' | 'safetensors' | 'npy';
+
+/** Recognizes a tensor file from its first bytes; null if none of ours. */
+export function detectTensorFormat(bytes: Uint8Array): TensorFileFormat | null {
+  const torch = torchFormatOf(bytes);
+  if (torch === 'zip') return 'torch';
+  if (torch === 'legacy') return 'torch-legacy';
+  if (torch === 'legacy-tar') return 'torch-legacy-tar';
+  if (looksLikeNpy(bytes)) return 'npy';
+  if (looksLikeSafetensors(bytes)) return 'safetensors';
+  return null;
+}
+
+/**
+ * Reads named tensors from a torch checkpoint, a safetensors file or an .npy file (one tensor,
+ * named `npyName`, default 'array'), whichever `bytes` is.
+ */
+export function readTensorFile(bytes: Uint8Array, options: TorchReadOptions & { npyName?: string } = {}):
+  TensorFile & { format: TensorFileFormat } {
+  const format = detectTensorFormat(bytes);
+  switch (format) {
+    case 'torch': case 'torch-legacy': case 'torch-legacy-tar': {
+      const { tensors, notes } = readTorch(bytes, options);
+      return { format, tensors, notes };
+    }
+    case 'safetensors': {
+      const { tensors, notes } = readSafetensors(bytes);
+      return { format, tensors, notes };
+    }
+    case 'npy':
+      return { format, tensors: new Map([[options.npyName ?? 'array', readNpy(bytes)]]), notes: [] };
+    default:
+      throw new Error('not a recognized tensor file: neither a PyTorch checkpoint (ZIP or legacy pickle), ' +
+        'a safetensors file nor an .npy file');
+  }
+}
+
+/** Node only: the bytes of a file. */
+export async function readFileBytes(path: string | URL): Promise<Uint8Array> {
+  return (await import('./node.js')).readFileBytes(path);
+}
+
+/** Node only: writes a file through a temporary file and a rename, so it is never left half-written. */
+export async function writeFileAtomic(path: string | URL, bytes: Uint8Array): Promise<void> {
+  return (await import('./node.js')).writeFileAtomic(path, bytes);
+}

@@ -1,0 +1,39 @@
+// Node-only file helpers for the formats in src/io (which themselves work on bytes, so they run
+// in browsers too). Imported dynamically by ./index.ts, so browsers never load node:fs.
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+
+function pathOf(path: string | URL): string {
+  return path instanceof URL ? fileURLToPath(path) : path;
+}
+
+/** The bytes of a file, as a Uint8Array over exactly those bytes. */
+export async function readFileBytes(path: string | URL): Promise<Uint8Array> {
+  const b = await readFile(pathOf(path));
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/**
+ * Writes `bytes` to a temporary file beside `path`, flushes it, then renames it over `path`: a
+ * crash mid-write leaves the old file intact instead of a truncated checkpoint.
+ */
+export async function writeFileAtomic(path: string | URL, bytes: Uint8Array): Promise<void> {
+  const target = pathOf(path);
+  const tmp = `${target}.tmp-${process.pid}-${Date.now().toString(36)}`;
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(bytes);
+    await fh.sync();
+  } catch (e) {
+    await fh.close();
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  await fh.close();
+  try {
+    await rename(tmp, target);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+}
