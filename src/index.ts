@@ -11,3 +11,21 @@ export * from './io/index.js';
 export { summarize, formatSummary, archNameOf, MIN_INPUT_SIZE } from './models/summary.js';
 export type { ModelSummary, SummaryRow, SummaryOptions, PerForm, ActivationBytes } from './models/summary.js';
 export * from './data/index.js';
+export { Module, Parameter } from './nn/module.js';
+export { Conv2d, BatchNorm2d, ReLU, Linear, GlobalAvgPoolFlatten, SEBlock, Sequential, mulberry32 } from './nn/layers.js';
+export type { Conv2dConfig, Rng } from './nn/layers.js';
+export { RepVGGBlock } from './models/block.js';
+export type { BlockConfig } from './models/block.js';
+export {
+  RepVGG, REPVGG_VARIANTS, createRepVGG, repvggModelConvert, resolveArch, planBlocks, stageWidths,
+} from './models/repvgg.js';
+export type { RepVGGConfig, CreateOptions, BlockPlan } from './models/repvgg.js';
+export { equivalentKernelBias, fuseConvBn, identityKernel, padKernelToSize } from './models/reparam.js';
+export type { BnValues, BranchValues, KernelBias } from './models/reparam.js';
+export { stateDict, loadStateDict, detectForm, StateDictError } from './models/state-dict.js';
+export type { StateDict, LoadReport } from './models/state-dict.js';
+export { Optimizer, officialNoDecay, cosineWithWarmup } from './train/optimizer.js';
+export type { OptimizerConfig, OptimizerKind } from './train/optimizer.js';
+export { applyCustomL2, customL2NoDecay } from './train/custom-l2.js';
+export { train, evaluate, NonFiniteLossError } from './train/trainer.js';
+export type { TrainOptions, TrainEvents, TrainResult, EvalResult, EpochRecord } from './train/trainer.js';

@@ -68,4 +68,13 @@ test('wrong magic, truncated data, bad headers, unsupported dtypes', () => {
   assert.equal(Array.from(readNpy(withHeader("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }")).data as Float32Array), [0]);
 });
 
+test('a Node Buffer from the shared pool (a view, not a copy) reads as its own bytes', () => {
+  const bytes = writeNpy({ dtype: 'float32', shape: [3], data: Float32Array.of(1, 2, 3) });
+  // Buffer.from(...) of a small array lands in Node's 8 KiB pool, at a non-zero offset.
+  const pooled = Buffer.from(bytes);
+  const t = readNpy(pooled);
+  assert.equal(t.shape, [3]);
+  assert.equal(Array.from(t.data as Float32Array), [1, 2, 3]);
+});
+
 test.run();

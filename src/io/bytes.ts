@@ -45,7 +45,8 @@ export function decodeElements(
   bytes: Uint8Array, begin: number, count: number, type: SourceDType, littleEndian = true,
 ): TensorData {
   const size = ELEMENT_SIZE[type];
-  const raw = bytes.slice(begin, begin + count * size);
+  // A copy in a buffer of its own: Node's Buffer.slice would return a view into a shared pool.
+  const raw = new Uint8Array(bytes.subarray(begin, begin + count * size));
   if (raw.length !== count * size) {
     throw new Error(`internal: ${count} ${type} elements at byte ${begin} run past ${bytes.length} bytes`);
   }

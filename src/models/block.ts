@@ -20,7 +20,7 @@ export interface BlockConfig {
 }
 
 /** conv (no bias) then BN, as the official conv_bn: a Sequential named conv, bn. */
-function convBn(backend: Backend, c: number, k: number, ks: number, stride: number, padding: number, groups: number, rng: Rng): Sequential {
+function convBn(backend: Backend, c: number, k: number, ks: number, stride: number, padding: number, groups: number, rng: Rng | null): Sequential {
   const conv = new Conv2d(backend, { inChannels: c, outChannels: k, kernelSize: ks, stride, padding, groups, bias: false }, rng);
   return new Sequential(backend, [conv, new BatchNorm2d(backend, k)], ['conv', 'bn']);
 }
@@ -42,7 +42,8 @@ export class RepVGGBlock extends Module {
   /** The branch sum, kept for the SE backward. */
   private savedSum: Tensor | null = null;
 
-  constructor(backend: Backend, readonly cfg: BlockConfig, rng: Rng = mulberry32(0)) {
+  /** `rng` null: weights start at zero (they are about to be overwritten). */
+  constructor(backend: Backend, readonly cfg: BlockConfig, rng: Rng | null = mulberry32(0)) {
     super(backend);
     const { inChannels: c, outChannels: k, stride, groups } = cfg;
     if (!Number.isInteger(c) || !Number.isInteger(k) || c <= 0 || k <= 0) {
@@ -51,6 +52,8 @@ export class RepVGGBlock extends Module {
     if (c % groups !== 0 || k % groups !== 0) {
       throw new Error(`RepVGGBlock: groups=${groups} must divide in_channels=${c} and out_channels=${k}`);
     }
+    // Registered in the official order (se, then the branches), so state dicts list keys as PyTorch's do.
+    this.se = cfg.useSE ? this.addModule('se', new SEBlock(backend, k, Math.floor(k / 16), rng)) : null;
     if (cfg.deploy) {
       this.rbrReparam = this.addModule('rbr_reparam',
         new Conv2d(backend, { inChannels: c, outChannels: k, kernelSize: 3, stride, padding: 1, groups, bias: true }, rng));
@@ -59,7 +62,6 @@ export class RepVGGBlock extends Module {
       this.rbrDense = this.addModule('rbr_dense', convBn(backend, c, k, 3, stride, 1, groups, rng));
       this.rbr1x1 = this.addModule('rbr_1x1', convBn(backend, c, k, 1, stride, 0, groups, rng));
     }
-    this.se = cfg.useSE ? this.addModule('se', new SEBlock(backend, k, Math.floor(k / 16), rng)) : null;
     // The ReLU has no parameters; it is not a named child (the official one is not in the state dict either).
     this.nonlinearity = new ReLU(backend);
   }
@@ -135,6 +137,23 @@ export class RepVGGBlock extends Module {
     this.savedSum = null;
   }
 
+  /**
+   * Forward again for a backward under gradient checkpointing: the same batch gives the same batch
+   * statistics, so the outputs are identical; the running statistics (already updated by the first
+   * forward) are put back as they were, so they are updated once per step, as without checkpointing.
+   */
+  recomputeForward(x: Tensor): Tensor {
+    const bns = this.namedModules().map(([, m]) => m).filter((m): m is BatchNorm2d => m instanceof BatchNorm2d);
+    const saved = bns.map((bn) => ({ mean: bn.runningMean.toFloat32Array(), var: bn.runningVar.toFloat32Array(), n: bn.numBatchesTracked }));
+    const y = this.forward(x);
+    bns.forEach((bn, i) => {
+      bn.runningMean.data.set(saved[i].mean);
+      bn.runningVar.data.set(saved[i].var);
+      bn.numBatchesTracked = saved[i].n;
+    });
+    return y;
+  }
+
   /** The 3x3 kernel and bias this block is equivalent to in eval mode (the official
    *  get_equivalent_kernel_bias), without converting anything. */
   getEquivalentKernelBias(): KernelBias {
@@ -143,11 +162,14 @@ export class RepVGGBlock extends Module {
     }
     const dense = this.rbrDense!;
     const one = this.rbr1x1!;
+    const bn = { dense: bnValues(dense.at(1) as BatchNorm2d), one: bnValues(one.at(1) as BatchNorm2d),
+      identity: this.rbrIdentity ? bnValues(this.rbrIdentity) : null };
+    // Live views of the kernels, not copies: nothing below allocates on the backend, so they stay valid.
     return equivalentKernelBias({
       inChannels: this.cfg.inChannels, outChannels: this.cfg.outChannels, groups: this.cfg.groups,
-      dense: { kernel: (dense.at(0) as Conv2d).weight.value.toFloat32Array(), bn: bnValues(dense.at(1) as BatchNorm2d) },
-      oneByOne: { kernel: (one.at(0) as Conv2d).weight.value.toFloat32Array(), bn: bnValues(one.at(1) as BatchNorm2d) },
-      identity: this.rbrIdentity ? bnValues(this.rbrIdentity) : null,
+      dense: { kernel: (dense.at(0) as Conv2d).weight.value.data, bn: bn.dense },
+      oneByOne: { kernel: (one.at(0) as Conv2d).weight.value.data, bn: bn.one },
+      identity: bn.identity,
     });
   }
 
@@ -156,7 +178,7 @@ export class RepVGGBlock extends Module {
     if (this.rbrReparam) return;
     const { kernel, bias } = this.getEquivalentKernelBias();
     const { inChannels: c, outChannels: k, stride, groups } = this.cfg;
-    const conv = new Conv2d(this.backend, { inChannels: c, outChannels: k, kernelSize: 3, stride, padding: 1, groups, bias: true });
+    const conv = new Conv2d(this.backend, { inChannels: c, outChannels: k, kernelSize: 3, stride, padding: 1, groups, bias: true }, null);
     conv.weight.value.data.set(kernel);
     conv.bias!.value.data.set(bias);
     conv.train(this.training);
@@ -168,9 +190,10 @@ export class RepVGGBlock extends Module {
     this.replaceBranches(conv);
   }
 
-  /** Swaps the registered children for the fused conv, keeping the SE (if any) after it. */
+  /** Swaps the registered children for the fused conv, keeping the SE (if any) before it, as the
+   *  official module order has it after switch_to_deploy. */
   private replaceBranches(conv: Conv2d): void {
     this.rbrReparam = conv;
-    this.setModules(this.se ? [['rbr_reparam', conv], ['se', this.se]] : [['rbr_reparam', conv]]);
+    this.setModules(this.se ? [['se', this.se], ['rbr_reparam', conv]] : [['rbr_reparam', conv]]);
   }
 }

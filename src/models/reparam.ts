@@ -67,23 +67,59 @@ export interface BranchValues {
   identity: BnValues | null;
 }
 
+/** gamma / sqrt(var + eps) per channel, in float64. */
+function bnScale(bn: BnValues): Float64Array {
+  const t = new Float64Array(bn.gamma.length);
+  for (let o = 0; o < t.length; o++) t[o] = bn.gamma[o] / Math.sqrt(bn.var[o] + bn.eps);
+  return t;
+}
+
 /** The single 3x3 kernel and bias equivalent to the three branches in eval mode (the official
- *  get_equivalent_kernel_bias). */
+ *  get_equivalent_kernel_bias). One pass over the 3x3 kernel: the 1x1 and identity branches only
+ *  touch the centre tap, so neither a padded 1x1 nor a full identity kernel is materialized; the
+ *  sums are taken in the same order (3x3 + 1x1 + identity) in float64 and rounded once. */
 export function equivalentKernelBias(b: BranchValues): KernelBias {
-  const per = b.inChannels / b.groups;
-  const dense = fuseConvBn(b.dense.kernel, b.dense.bn);
-  const one = fuseConvBn(b.oneByOne.kernel, b.oneByOne.bn);
-  const onePadded = padKernelToSize(one.kernel, b.outChannels, per, 3);
-  let id: { kernel: Float64Array; bias: Float64Array } | null = null;
-  if (b.identity) {
-    if (b.inChannels !== b.outChannels) {
-      throw new Error(`equivalentKernelBias: an identity branch needs in == out channels, got ${b.inChannels} -> ${b.outChannels}`);
-    }
-    id = fuseConvBn(identityKernel(b.inChannels, b.groups, 3), b.identity);
+  const { inChannels: c, outChannels: k, groups } = b;
+  if (!Number.isInteger(c / groups) || !Number.isInteger(k / groups)) {
+    throw new Error(`equivalentKernelBias: groups=${groups} must divide in_channels=${c} and out_channels=${k}`);
   }
-  const kernel = new Float32Array(dense.kernel.length);
-  for (let i = 0; i < kernel.length; i++) kernel[i] = dense.kernel[i] + onePadded[i] + (id ? id.kernel[i] : 0);
-  const bias = new Float32Array(b.outChannels);
-  for (let o = 0; o < bias.length; o++) bias[o] = dense.bias[o] + one.bias[o] + (id ? id.bias[o] : 0);
+  const per = c / groups;
+  if (b.dense.kernel.length !== k * per * 9) {
+    throw new Error(`equivalentKernelBias: the 3x3 kernel has ${b.dense.kernel.length} values, expected ${k * per * 9} ([${k},${per},3,3])`);
+  }
+  if (b.oneByOne.kernel.length !== k * per) {
+    throw new Error(`equivalentKernelBias: the 1x1 kernel has ${b.oneByOne.kernel.length} values, expected ${k * per} ([${k},${per},1,1])`);
+  }
+  for (const [name, bn] of [['3x3', b.dense.bn], ['1x1', b.oneByOne.bn], ['identity', b.identity]] as const) {
+    if (bn && (bn.gamma.length !== k || bn.beta.length !== k || bn.mean.length !== k || bn.var.length !== k)) {
+      throw new Error(`equivalentKernelBias: the ${name} branch's BN must have ${k} channels`);
+    }
+  }
+  if (b.identity && c !== k) {
+    throw new Error(`equivalentKernelBias: an identity branch needs in == out channels, got ${c} -> ${k}`);
+  }
+  const t3 = bnScale(b.dense.bn);
+  const t1 = bnScale(b.oneByOne.bn);
+  const tid = b.identity ? bnScale(b.identity) : null;
+  const k3 = b.dense.kernel;
+  const k1 = b.oneByOne.kernel;
+  const kernel = new Float32Array(k3.length);
+  const bias = new Float32Array(k);
+  for (let o = 0; o < k; o++) {
+    const s3 = t3[o];
+    const s1 = t1[o];
+    // The identity kernel is 1 at the centre of K[o][o mod per] (GUIDE.md section 2).
+    const idIn = o % per;
+    for (let i = 0; i < per; i++) {
+      const base = (o * per + i) * 9;
+      for (let j = 0; j < 9; j++) kernel[base + j] = k3[base + j] * s3;
+      let centre = k3[base + 4] * s3 + k1[o * per + i] * s1;
+      if (tid && i === idIn) centre += tid[o];
+      kernel[base + 4] = centre;
+    }
+    let bo = (b.dense.bn.beta[o] - b.dense.bn.mean[o] * s3) + (b.oneByOne.bn.beta[o] - b.oneByOne.bn.mean[o] * s1);
+    if (tid) bo += b.identity!.beta[o] - b.identity!.mean[o] * tid[o];
+    bias[o] = bo;
+  }
   return { kernel, bias };
 }

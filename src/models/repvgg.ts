@@ -21,6 +21,9 @@ export interface RepVGGConfig {
   deploy?: boolean;
   /** seed of the weight initialisation */
   seed?: number;
+  /** false: skip the random initialisation (weights start at zero, BN at its defaults), for a
+   *  model whose weights are loaded or copied next; default true. Not kept in `config`. */
+  init?: boolean;
 }
 
 const OPTIONAL_GROUPWISE = [2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26];
@@ -107,12 +110,20 @@ function checkConfig(cfg: RepVGGConfig): void {
 }
 
 export class RepVGG extends Module {
-  readonly config: Required<Omit<RepVGGConfig, 'overrideGroupsMap'>> & { overrideGroupsMap: Record<number, number> };
+  readonly config: Required<Omit<RepVGGConfig, 'overrideGroupsMap' | 'init'>> & { overrideGroupsMap: Record<number, number> };
   readonly blocks: RepVGGBlock[] = [];
   readonly gap: GlobalAvgPoolFlatten;
   readonly linear: Linear;
   /** Outputs of each block in a training forward: inputs of the next block, freed in backward. */
   private activations: Tensor[] = [];
+  /**
+   * Gradient checkpointing (the official use_checkpoint): a training forward keeps only each
+   * block's output; the block's internals are recomputed in the backward. Same results, less
+   * memory, about one more forward of compute.
+   */
+  gradientCheckpointing = false;
+  /** The network input of the last training forward (the caller's; needed to recompute stage0). */
+  private input: Tensor | null = null;
 
   constructor(backend: Backend, cfg: RepVGGConfig) {
     super(backend);
@@ -122,7 +133,7 @@ export class RepVGG extends Module {
       useSE: cfg.useSE ?? false, numClasses: cfg.numClasses ?? 1000, inChannels: cfg.inChannels ?? 3,
       deploy: cfg.deploy ?? false, seed: cfg.seed ?? 0,
     };
-    const rng = mulberry32(this.config.seed);
+    const rng = cfg.init === false ? null : mulberry32(this.config.seed);
     // Children are registered as stage0, stage1 (holding 0, 1, ...), ... so the dotted names are
     // exactly the official ones.
     const stages: Stage[] = [0, 1, 2, 3, 4].map(() => new Stage(backend));
@@ -143,9 +154,11 @@ export class RepVGG extends Module {
       throw new Error(`RepVGG.forward: expected x [n, ${this.config.inChannels}, h, w], got [${x.shape.join(',')}]`);
     }
     this.releaseSaved();
+    if (this.training) this.input = x;
     let cur = x;
     for (const block of this.blocks) {
       const next = block.forward(cur);
+      if (this.training && this.gradientCheckpointing) block.releaseSaved();
       if (cur !== x) {
         if (this.training) this.activations.push(cur);
         else cur.dispose();
@@ -175,13 +188,18 @@ export class RepVGG extends Module {
     g = g2;
     // Block i's output is activations[i - 1] for i >= 1 and `last` for the final block.
     for (let i = this.blocks.length - 1; i >= 0; i--) {
-      g2 = this.blocks[i].backward(g);
+      const block = this.blocks[i];
+      let recomputed: Tensor | null = null;
+      if (this.gradientCheckpointing) recomputed = block.recomputeForward(i === 0 ? this.input! : this.activations[i - 1]);
+      g2 = block.backward(g);
+      recomputed?.dispose();
       g.dispose();
       g = g2;
       if (i === this.blocks.length - 1) last.dispose();
       else this.activations[i].dispose();
     }
     this.activations = [];
+    this.input = null;
     return g;
   }
 
@@ -189,6 +207,7 @@ export class RepVGG extends Module {
     super.releaseSaved();
     for (const t of this.activations) t.dispose();
     this.activations = [];
+    this.input = null;
   }
 
   get deploy(): boolean {
@@ -214,6 +233,8 @@ export interface CreateOptions {
   inChannels?: number;
   deploy?: boolean;
   seed?: number;
+  /** false: no random initialisation (see RepVGGConfig.init) */
+  init?: boolean;
 }
 
 /** Builds an official variant by name ("A0", "RepVGG-B1g2", ...). */
@@ -228,7 +249,7 @@ export function createRepVGG(backend: Backend, arch: string, opts: CreateOptions
  */
 export function repvggModelConvert(model: RepVGG, opts: { inPlace?: boolean } = {}): RepVGG {
   if (opts.inPlace) return model.switchToDeploy();
-  const copy = new RepVGG(model.backend, { ...model.config, deploy: true });
+  const copy = new RepVGG(model.backend, { ...model.config, deploy: true, init: false });
   model.blocks.forEach((b, i) => {
     const { kernel, bias } = b.getEquivalentKernelBias();
     const dst = copy.blocks[i];

@@ -113,6 +113,14 @@ function describeReport(model: Module, dict: ReadonlyMap<string, NamedTensor>, r
       ? '  this is a deploy-form (re-parameterized) checkpoint, but the model is in training form: build it with deploy: true (or --deploy)'
       : '  this is a training-form checkpoint, but the model is in deploy form: load it into a training-form model, then convert');
   }
+  // A wrapper's prefix on every key (DataParallel's 'module.', torch.compile's '_orig_mod.'): say so.
+  for (const prefix of ['module.', '_orig_mod.']) {
+    const keys = [...dict.keys()];
+    if (keys.length > 0 && keys.every((k) => k.startsWith(prefix)) && r.missing.some((k) => dict.has(prefix + k))) {
+      lines.push(`  every key starts with '${prefix}' (saved from a wrapped model): strip the prefix ` +
+        '(readTorch does so unless stripPrefixes is false)');
+    }
+  }
   const list = (title: string, items: string[]) => {
     if (items.length === 0) return;
     const shown = items.slice(0, 20);

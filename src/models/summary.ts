@@ -58,9 +58,10 @@ export interface ActivationBytes {
    * Everything a training step of this library holds at the end of the forward for the backward:
    * the block outputs above plus, per block, each BN's input (in the training form the 3x3 and the
    * 1x1 conv outputs; the identity BN's input is the block input, counted already) and, with SE,
-   * the branch sum. Per-channel vectors (BN batch statistics, SE's pooled/hidden vectors) are
-   * left out, and so are the network input and the logits (the caller's); so are gradients and
-   * optimizer state (a copy of the parameters each: grad, momentum).
+   * the branch sum. With RepVGG.gradientCheckpointing on, a step keeps only `blockOutputs` (plus
+   * one block's internals at a time in the backward). Per-channel vectors (BN batch statistics,
+   * SE's pooled/hidden vectors) are left out, and so are the network input and the logits (the
+   * caller's); so are gradients and optimizer state (a copy of the parameters each: grad, momentum).
    */
   trainSaved: PerForm;
   /**

@@ -9,25 +9,49 @@ import {
 import { Tensor } from '../tensor.js';
 import { Module, type Parameter } from './module.js';
 
-/** Uniform values in [-bound, bound] from a seeded generator (PyTorch's kaiming_uniform(a=sqrt 5)
- *  bound for conv and linear weights is 1 / sqrt(fan_in)). */
+/** A seeded generator of uniform values in [0, 1). */
 export type Rng = () => number;
 
-export function mulberry32(seed: number): Rng {
+/** mulberry32 with a bulk fill that continues the same sequence (calling the generator once per
+ *  value through a closure costs about 3x the inlined loop; a B3 has 123M weights to draw). */
+export interface SeededRng extends Rng {
+  /** out[i] = (next() * 2 - 1) * bound for every i, exactly as that many calls would give. */
+  fillUniform(out: Float32Array, bound: number): void;
+}
+
+export function mulberry32(seed: number): SeededRng {
   let a = seed >>> 0;
-  return () => {
+  const next = (() => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }) as SeededRng;
+  next.fillUniform = (out, bound) => {
+    // The same arithmetic on int32 state: every operation below reads its operands modulo 2^32.
+    let s = a | 0;
+    for (let i = 0; i < out.length; i++) {
+      s = (s + 0x6d2b79f5) | 0;
+      let t = s;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296 * 2 - 1) * bound;
+    }
+    a = s >>> 0;
   };
+  return next;
 }
 
-function uniform(backend: Backend, shape: number[], bound: number, rng: Rng): Tensor {
+/** Uniform values in [-bound, bound] from a seeded generator (PyTorch's kaiming_uniform(a=sqrt 5)
+ *  bound for conv and linear weights is 1 / sqrt(fan_in)). A null generator gives zeros: for
+ *  modules whose values are about to be overwritten (a fused conv, a model being loaded). */
+function uniform(backend: Backend, shape: number[], bound: number, rng: Rng | null): Tensor {
   const t = Tensor.zeros(backend, shape);
+  if (rng === null) return t;
   const d = t.data;
-  for (let i = 0; i < d.length; i++) d[i] = (rng() * 2 - 1) * bound;
+  if ('fillUniform' in rng) (rng as SeededRng).fillUniform(d, bound);
+  else for (let i = 0; i < d.length; i++) d[i] = (rng() * 2 - 1) * bound;
   return t;
 }
 
@@ -48,7 +72,7 @@ export class Conv2d extends Module {
   readonly stride: number; readonly padding: number; readonly groups: number;
   private savedX: Tensor | null = null;
 
-  constructor(backend: Backend, readonly cfg: Conv2dConfig, rng: Rng = mulberry32(0)) {
+  constructor(backend: Backend, readonly cfg: Conv2dConfig, rng: Rng | null = mulberry32(0)) {
     super(backend);
     this.stride = cfg.stride ?? 1;
     this.padding = cfg.padding ?? 0;
@@ -154,7 +178,7 @@ export class Linear extends Module {
   readonly bias: Parameter;
   private savedX: Tensor | null = null;
 
-  constructor(backend: Backend, readonly inFeatures: number, readonly outFeatures: number, rng: Rng = mulberry32(0)) {
+  constructor(backend: Backend, readonly inFeatures: number, readonly outFeatures: number, rng: Rng | null = mulberry32(0)) {
     super(backend);
     const bound = 1 / Math.sqrt(inFeatures);
     this.weight = this.addParameter('weight', uniform(backend, [outFeatures, inFeatures], bound, rng));
@@ -206,7 +230,7 @@ export class SEBlock extends Module {
   readonly up: Conv2d;
   private saved: { x: Tensor; pooled: Tensor; h: Tensor; hr: Tensor; s: Tensor } | null = null;
 
-  constructor(backend: Backend, channels: number, internal: number, rng: Rng = mulberry32(0)) {
+  constructor(backend: Backend, channels: number, internal: number, rng: Rng | null = mulberry32(0)) {
     super(backend);
     this.down = this.addModule('down', new Conv2d(backend, { inChannels: channels, outChannels: internal, kernelSize: 1, bias: true }, rng));
     this.up = this.addModule('up', new Conv2d(backend, { inChannels: internal, outChannels: channels, kernelSize: 1, bias: true }, rng));
