@@ -103,6 +103,11 @@ function checkConfig(cfg: RepVGGConfig): void {
   }
   const widths = stageWidths(cfg.widthMultiplier);
   if (widths.some((w) => w < 1)) throw new Error(`RepVGG: width multipliers ${JSON.stringify(cfg.widthMultiplier)} give a stage with 0 channels`);
+  const narrow = widths.findIndex((w) => w < 16);
+  if (cfg.useSE && narrow >= 0) {
+    throw new Error(`RepVGG: useSE needs at least 16 channels in every stage (the SE block reduces them by 16), but ` +
+      `width multipliers ${JSON.stringify(cfg.widthMultiplier)} give stage${narrow} ${widths[narrow]} channels`);
+  }
   const classes = cfg.numClasses ?? 1000;
   if (!Number.isInteger(classes) || classes < 1) throw new Error(`RepVGG: numClasses must be a positive integer, got ${classes}`);
   const inC = cfg.inChannels ?? 3;
@@ -186,11 +191,18 @@ export class RepVGG extends Module {
     let g2 = this.gap.backward(g);
     g.dispose();
     g = g2;
-    // Block i's output is activations[i - 1] for i >= 1 and `last` for the final block.
+    // Block i's input is activations[i - 1] (the network input for i = 0); its output is
+    // activations[i], or `last` for the final block.
     for (let i = this.blocks.length - 1; i >= 0; i--) {
       const block = this.blocks[i];
       let recomputed: Tensor | null = null;
-      if (this.gradientCheckpointing) recomputed = block.recomputeForward(i === 0 ? this.input! : this.activations[i - 1]);
+      if (this.gradientCheckpointing) {
+        recomputed = block.recomputeForward(i === 0 ? this.input! : this.activations[i - 1]);
+        // The kept output is identical to the recomputed one (which the block's ReLU now holds) and
+        // the next block's backward is done with it: free it now rather than after this backward,
+        // or the block's largest tensor is held twice at the peak.
+        (i === this.blocks.length - 1 ? last : this.activations[i]).dispose();
+      }
       g2 = block.backward(g);
       recomputed?.dispose();
       g.dispose();

@@ -90,6 +90,12 @@ export function loadStateDict(model: Module, dict: ReadonlyMap<string, NamedTens
   if (strict && problems > 0) throw new StateDictError(describeReport(model, dict, report), report);
 
   const mismatched = new Set(report.mismatched.map((m) => m.key));
+  // Checked before anything is copied, so a refused dict leaves the model as it was.
+  const notFloat = [...dict].filter(([key, t]) => targets.has(key) && !mismatched.has(key) && t.dtype !== 'float32')
+    .map(([key, t]) => `${key} (${t.dtype})`);
+  if (notFloat.length > 0) {
+    throw new Error(`loadStateDict: ${notFloat.length} tensor(s) hold integers where float values are expected: ${notFloat.slice(0, 10).join(', ')}`);
+  }
   for (const [key, t] of dict) {
     const bn = counters.get(key);
     if (bn) {
@@ -98,8 +104,7 @@ export function loadStateDict(model: Module, dict: ReadonlyMap<string, NamedTens
     }
     const target = targets.get(key);
     if (!target || mismatched.has(key)) continue;
-    if (t.dtype !== 'float32') throw new Error(`loadStateDict: ${key} holds ${t.dtype} values; a float tensor is expected`);
-    target.set(t.data);
+    target.set(t.data as Float32Array);
   }
   return report;
 }
