@@ -142,9 +142,6 @@ export async function runTrain(argv: readonly string[], io: Io, tty = process.st
     outDir: out,
     resume: getBool(args, 'resume'),
   };
-  const { mkdir } = await import('node:fs/promises');
-  await mkdir(out, { recursive: true });
-
   const backend = await createBackend(backendKind);
   // The last, smaller batch is dropped in training: a batch of one image would give BN a
   // single value per channel at the 1x1 last stage (PyTorch refuses that too).

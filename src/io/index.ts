@@ -14,6 +14,11 @@ export type { TorchCheckpoint, TorchReadOptions } from './torch.js';
 export { readSafetensors, writeSafetensors } from './safetensors.js';
 export type { SafetensorsFile } from './safetensors.js';
 export { readNpy, writeNpy } from './npy.js';
+export { exportOnnx, repvggOnnxGraph, encodeOnnxModel, ONNX_OPSET, ONNX_IR_VERSION } from './onnx.js';
+export type {
+  OnnxGraph, OnnxNode, OnnxInitializer, OnnxAttribute, OnnxAttributeValue, OnnxValueInfo, OnnxDim, OnnxModelInfo,
+  RepVGGOnnxOptions,
+} from './onnx.js';
 
 export type TensorFileFormat = 'torch' | 'torch-legacy' | 'torch-legacy-tar' | 'safetensors' | 'npy';
 
@@ -60,4 +65,9 @@ export async function readFileBytes(path: string | URL): Promise<Uint8Array> {
 /** Node only: writes a file through a temporary file and a rename, so it is never left half-written. */
 export async function writeFileAtomic(path: string | URL, bytes: Uint8Array): Promise<void> {
   return (await import('./node.js')).writeFileAtomic(path, bytes);
+}
+
+/** Node only: creates a folder (and its parents) if it does not exist. */
+export async function ensureDir(path: string | URL): Promise<void> {
+  return (await import('./node.js')).ensureDir(path);
 }

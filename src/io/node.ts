@@ -1,6 +1,6 @@
 // Node-only file helpers for the formats in src/io (which themselves work on bytes, so they run
 // in browsers too). Imported dynamically by ./index.ts, so browsers never load node:fs.
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 function pathOf(path: string | URL): string {
@@ -36,4 +36,9 @@ export async function writeFileAtomic(path: string | URL, bytes: Uint8Array): Pr
     await unlink(tmp).catch(() => undefined);
     throw e;
   }
+}
+
+/** Creates a folder and its parents if missing. */
+export async function ensureDir(path: string | URL): Promise<void> {
+  await mkdir(pathOf(path), { recursive: true });
 }

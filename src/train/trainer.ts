@@ -4,7 +4,7 @@
 // resumes exactly; at the end the deploy form, evaluated beside the training form.
 import type { Backend } from '../backend.js';
 import type { BatchLoader } from '../data/loader.js';
-import { readFileBytes, readSafetensors, writeFileAtomic, writeSafetensors } from '../io/index.js';
+import { ensureDir, readFileBytes, readSafetensors, writeFileAtomic, writeSafetensors } from '../io/index.js';
 import type { NamedTensor } from '../io/types.js';
 import { RepVGG, repvggModelConvert, type RepVGGConfig } from '../models/repvgg.js';
 import { loadStateDict, stateDict } from '../models/state-dict.js';
@@ -138,6 +138,8 @@ interface Progress {
 export async function train(backend: Backend, data: { train: BatchLoader; test: BatchLoader },
   opts: TrainOptions, events: TrainEvents = {}): Promise<TrainResult> {
   checkOptions(opts);
+  // Node: create outDir now; a missing one would otherwise fail at the first checkpoint, an epoch in.
+  if (opts.outDir) await ensureDir(opts.outDir);
   const started = performance.now();
   const model = new RepVGG(backend, { ...opts.model, seed: opts.seed, deploy: false });
   model.gradientCheckpointing = opts.gradientCheckpointing ?? false;
@@ -145,6 +147,19 @@ export async function train(backend: Backend, data: { train: BatchLoader; test: 
     kind: opts.optimizer, weightDecay: opts.weightDecay, momentum: opts.momentum, nesterov: opts.nesterov,
     noDecay: opts.customL2 ? customL2NoDecay : officialNoDecay,
   });
+  try {
+    return await runTraining(backend, data, opts, events, model, optimizer, started);
+  } catch (e) {
+    // A failed run (non-finite loss, unusable checkpoint, write error, an event that throws) frees
+    // its model and optimizer state: the caller never gets them, so could not.
+    model.dispose();
+    optimizer.dispose();
+    throw e;
+  }
+}
+
+async function runTraining(backend: Backend, data: { train: BatchLoader; test: BatchLoader }, opts: TrainOptions,
+  events: TrainEvents, model: RepVGG, optimizer: Optimizer, started: number): Promise<TrainResult> {
   const batchesPerEpoch = data.train.batchesPerEpoch;
   const totalSteps = opts.epochs * batchesPerEpoch;
   const warmupSteps = Math.max(1, Math.round((opts.warmupEpochs ?? opts.epochs * 0.05) * batchesPerEpoch));
@@ -292,7 +307,9 @@ async function tryResume(path: string, model: RepVGG, optimizer: Optimizer, opts
   if (!metaText) throw new Error(`${path} is not a repvgg-wasm training checkpoint (no trainer metadata)`);
   const meta = JSON.parse(metaText) as Progress & { format: string };
   if (meta.format !== 'repvgg-wasm-checkpoint-1') throw new Error(`${path}: unknown checkpoint format ${meta.format}`);
-  const changed = (['optimizer', 'batchSize', 'seed'] as const).filter((k) => meta.options[k] !== opts[k]);
+  // The schedule (warm-up, cosine) is sized by the number of epochs: a different one would not
+  // continue the same run.
+  const changed = (['optimizer', 'batchSize', 'seed', 'epochs'] as const).filter((k) => meta.options[k] !== opts[k]);
   if (changed.length > 0) {
     throw new Error(`cannot resume from ${path}: ${changed.map((k) => `${k} was ${String(meta.options[k])}, now ${String(opts[k])}`).join('; ')}`);
   }
