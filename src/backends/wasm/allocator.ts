@@ -76,8 +76,15 @@ export class Allocator {
 
   /** Bytes in live blocks. */
   liveBytes(): number { return this.live; }
-  /** Highest liveBytes() seen. */
+  /** Highest liveBytes() seen since creation or the last resetPeakLiveBytes(). */
   peakLiveBytes(): number { return this.peakLive; }
+  /** Starts a new high-water mark at the current liveBytes(), so the peak of one call (a forward,
+   *  a training step) can be read afterwards; returns the peak that was replaced. */
+  resetPeakLiveBytes(): number {
+    const old = this.peakLive;
+    this.peakLive = this.live;
+    return old;
+  }
   /** Size of the linear memory (what the process actually holds). */
   memoryBytes(): number { return this.memory.buffer.byteLength; }
 

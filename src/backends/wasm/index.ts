@@ -57,7 +57,11 @@ export class WasmBackend implements Backend {
   memoryBytes(): number { return this.allocator.memoryBytes(); }
   /** Bytes held by live buffers (not counting freed blocks kept for reuse). */
   liveBytes(): number { return this.allocator.liveBytes(); }
+  /** Highest liveBytes() since the backend was created or resetPeakLiveBytes() was last called. */
   peakLiveBytes(): number { return this.allocator.peakLiveBytes(); }
+  /** Restarts the high-water mark of peakLiveBytes() at the current liveBytes(), e.g. to measure
+   *  one forward: reset, run, read peakLiveBytes(). Returns the peak it replaces. */
+  resetPeakLiveBytes(): number { return this.allocator.resetPeakLiveBytes(); }
 
   /** Single-core f32x4 multiply+add rate of this runtime, in GFLOP/s, from a register-resident loop. */
   measurePeakGflops(seconds = 0.5): number {

@@ -1,0 +1,322 @@
+// ONNX export of a RepVGG network in its deploy (fused) form, for other engines (onnxruntime,
+// onnxruntime-web, anything that reads ONNX): one Conv (3x3, with bias) + Relu per block, then
+// GlobalAveragePool, Flatten and Gemm, opset 13. A training-form model is exported as the deploy
+// form it is equivalent to in eval mode (each block's getEquivalentKernelBias(); the model itself
+// is not changed). D2se's SE blocks become GlobalAveragePool, Conv, Relu, Conv, Sigmoid, Mul.
+//
+// The file is written by a small protobuf encoder (below): no dependency, runs in browsers. Only
+// the messages and fields ONNX needs are written: ModelProto, GraphProto, NodeProto,
+// AttributeProto, TensorProto (float32, raw_data), ValueInfoProto/TypeProto/TensorShapeProto and
+// OperatorSetIdProto. Field numbers follow onnx/onnx.proto (a proto2 file: repeated scalars are
+// written unpacked, as onnx's own writer does).
+import type { RepVGG } from '../models/repvgg.js';
+
+/** The opset the exported graph declares. */
+export const ONNX_OPSET = 13;
+/** IR version 7 (ONNX 1.8): the first that goes with opset 13. */
+export const ONNX_IR_VERSION = 7;
+
+// ---- a graph description, independent of the model ----
+
+export type OnnxAttributeValue = number | number[] | string;
+
+export interface OnnxAttribute {
+  name: string;
+  /** 'int' and 'ints' are int64; 'float' is float32 */
+  type: 'int' | 'ints' | 'float' | 'string';
+  value: OnnxAttributeValue;
+}
+
+export interface OnnxNode {
+  opType: string;
+  name: string;
+  inputs: string[];
+  outputs: string[];
+  attributes?: OnnxAttribute[];
+}
+
+/** A float32 initializer (weights), stored as raw little-endian bytes. */
+export interface OnnxInitializer {
+  name: string;
+  dims: number[];
+  data: Float32Array;
+}
+
+/** A dimension is a size or a symbolic name ('batch'). */
+export type OnnxDim = number | string;
+
+export interface OnnxValueInfo {
+  name: string;
+  /** float32 only */
+  shape: OnnxDim[];
+}
+
+export interface OnnxGraph {
+  name: string;
+  nodes: OnnxNode[];
+  initializers: OnnxInitializer[];
+  inputs: OnnxValueInfo[];
+  outputs: OnnxValueInfo[];
+  docString?: string;
+}
+
+export interface OnnxModelInfo {
+  producerName?: string;
+  producerVersion?: string;
+  opset?: number;
+  irVersion?: number;
+}
+
+// ---- protobuf wire format ----
+
+const WIRE_VARINT = 0;
+const WIRE_I32 = 5;
+const WIRE_LEN = 2;
+const utf8 = new TextEncoder();
+
+/** Accumulates the fields of one message; nested messages are encoded first, then embedded. */
+class ProtoWriter {
+  private chunks: Uint8Array[] = [];
+  private bytes: number[] = [];
+  private size = 0;
+
+  private flushBytes(): void {
+    if (this.bytes.length === 0) return;
+    this.chunks.push(Uint8Array.from(this.bytes));
+    this.size += this.bytes.length;
+    this.bytes = [];
+  }
+
+  private varint(v: number | bigint): void {
+    let x = BigInt.asUintN(64, BigInt(v)); // negatives: two's complement, 10 bytes, as protobuf does
+    if (typeof v === 'number' && v >= 0 && v <= Number.MAX_SAFE_INTEGER) {
+      let n = v;
+      while (n >= 0x80) { this.bytes.push((n % 0x80) | 0x80); n = Math.floor(n / 0x80); }
+      this.bytes.push(n);
+      return;
+    }
+    while (x >= 0x80n) { this.bytes.push(Number(x & 0x7fn) | 0x80); x >>= 7n; }
+    this.bytes.push(Number(x));
+  }
+
+  private tag(field: number, wire: number): void { this.varint(field * 8 + wire); }
+
+  int(field: number, v: number): this {
+    if (!Number.isInteger(v)) throw new TypeError(`onnx: field ${field} must be an integer, got ${v}`);
+    this.tag(field, WIRE_VARINT);
+    this.varint(v);
+    return this;
+  }
+
+  float(field: number, v: number): this {
+    this.tag(field, WIRE_I32);
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setFloat32(0, v, true);
+    this.bytes.push(...b);
+    return this;
+  }
+
+  raw(field: number, data: Uint8Array): this {
+    this.tag(field, WIRE_LEN);
+    this.varint(data.length);
+    this.flushBytes();
+    this.chunks.push(data);
+    this.size += data.length;
+    return this;
+  }
+
+  string(field: number, s: string): this { return this.raw(field, utf8.encode(s)); }
+  message(field: number, m: ProtoWriter): this { return this.raw(field, m.finish()); }
+
+  finish(): Uint8Array {
+    this.flushBytes();
+    if (this.chunks.length === 1) return this.chunks[0];
+    const out = new Uint8Array(this.size);
+    let o = 0;
+    for (const c of this.chunks) { out.set(c, o); o += c.length; }
+    this.chunks = [out];
+    return out;
+  }
+}
+
+// ONNX enums (onnx.proto)
+const TENSOR_FLOAT = 1;
+const ATTR = { float: 1, int: 2, string: 3, ints: 7 } as const;
+
+function float32LittleEndian(data: Float32Array): Uint8Array {
+  const bigEndianHost = new Uint8Array(Uint16Array.of(1).buffer)[0] === 0;
+  if (!bigEndianHost) return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  const out = new Uint8Array(data.length * 4);
+  const dv = new DataView(out.buffer);
+  for (let i = 0; i < data.length; i++) dv.setFloat32(i * 4, data[i], true);
+  return out;
+}
+
+function tensorProto(t: OnnxInitializer): ProtoWriter {
+  const size = t.dims.reduce((a, d) => a * d, 1);
+  if (size !== t.data.length) {
+    throw new RangeError(`onnx: initializer ${t.name} has ${t.data.length} values but dims [${t.dims.join(',')}] need ${size}`);
+  }
+  const w = new ProtoWriter();
+  for (const d of t.dims) w.int(1, d); // dims
+  w.int(2, TENSOR_FLOAT); // data_type
+  w.string(8, t.name); // name
+  w.raw(9, float32LittleEndian(t.data)); // raw_data
+  return w;
+}
+
+function attributeProto(a: OnnxAttribute): ProtoWriter {
+  const w = new ProtoWriter().string(1, a.name);
+  switch (a.type) {
+    case 'float': w.float(2, a.value as number); break;
+    case 'int': w.int(3, a.value as number); break;
+    case 'string': w.string(4, a.value as string); break;
+    case 'ints': for (const v of a.value as number[]) w.int(8, v); break;
+    default: throw new Error(`onnx: attribute type ${String((a as OnnxAttribute).type)} is not supported`);
+  }
+  return w.int(20, ATTR[a.type]); // type
+}
+
+function nodeProto(n: OnnxNode): ProtoWriter {
+  const w = new ProtoWriter();
+  for (const i of n.inputs) w.string(1, i);
+  for (const o of n.outputs) w.string(2, o);
+  w.string(3, n.name);
+  w.string(4, n.opType);
+  for (const a of n.attributes ?? []) w.message(5, attributeProto(a));
+  return w;
+}
+
+function valueInfoProto(v: OnnxValueInfo): ProtoWriter {
+  const shape = new ProtoWriter();
+  for (const d of v.shape) {
+    const dim = new ProtoWriter();
+    if (typeof d === 'number') dim.int(1, d); // dim_value
+    else dim.string(2, d); // dim_param
+    shape.message(1, dim);
+  }
+  const tensorType = new ProtoWriter().int(1, TENSOR_FLOAT).message(2, shape); // elem_type, shape
+  const type = new ProtoWriter().message(1, tensorType); // TypeProto.tensor_type
+  return new ProtoWriter().string(1, v.name).message(2, type);
+}
+
+/** Encodes a graph as an ONNX ModelProto (the bytes of a .onnx file). */
+export function encodeOnnxModel(graph: OnnxGraph, info: OnnxModelInfo = {}): Uint8Array {
+  const g = new ProtoWriter();
+  for (const n of graph.nodes) g.message(1, nodeProto(n));
+  g.string(2, graph.name);
+  for (const t of graph.initializers) g.message(5, tensorProto(t));
+  if (graph.docString) g.string(10, graph.docString);
+  for (const v of graph.inputs) g.message(11, valueInfoProto(v));
+  for (const v of graph.outputs) g.message(12, valueInfoProto(v));
+  const m = new ProtoWriter();
+  m.int(1, info.irVersion ?? ONNX_IR_VERSION);
+  m.string(2, info.producerName ?? 'repvgg-wasm');
+  m.string(3, info.producerVersion ?? '0.1.0');
+  m.message(7, g);
+  m.message(8, new ProtoWriter().string(1, '').int(2, info.opset ?? ONNX_OPSET)); // opset_import: default domain
+  return m.finish();
+}
+
+// ---- RepVGG -> graph ----
+
+export interface RepVGGOnnxOptions {
+  /** the batch dimension: a number, or a symbolic name (default 'batch': any batch size) */
+  batch?: OnnxDim;
+  /** [h, w] of the input; default symbolic ('height', 'width'): any size >= 32 */
+  inputSize?: [number, number];
+  /** default 'input' */
+  inputName?: string;
+  /** default 'logits' */
+  outputName?: string;
+}
+
+/**
+ * The graph of a RepVGG network's deploy form: input [batch, inChannels, h, w] (NCHW, float32) ->
+ * logits [batch, numClasses]. Initializers are named as the official deploy state dict
+ * (`stage1.0.rbr_reparam.weight`, `linear.bias`, ...).
+ */
+export function repvggOnnxGraph(model: RepVGG, opts: RepVGGOnnxOptions = {}): OnnxGraph {
+  const inputName = opts.inputName ?? 'input';
+  const outputName = opts.outputName ?? 'logits';
+  const batch = opts.batch ?? 'batch';
+  const [h, w]: OnnxDim[] = opts.inputSize ?? ['height', 'width'];
+  const nodes: OnnxNode[] = [];
+  const initializers: OnnxInitializer[] = [];
+  let cur = inputName;
+  model.blocks.forEach((block, i) => {
+    const name = i === 0 ? 'stage0' : blockName(model, i);
+    const { inChannels: c, outChannels: k, stride, groups } = block.cfg;
+    const { kernel, bias } = block.getEquivalentKernelBias();
+    initializers.push({ name: `${name}.rbr_reparam.weight`, dims: [k, c / groups, 3, 3], data: kernel });
+    initializers.push({ name: `${name}.rbr_reparam.bias`, dims: [k], data: bias });
+    nodes.push({
+      opType: 'Conv', name: `${name}.rbr_reparam`, inputs: [cur, `${name}.rbr_reparam.weight`, `${name}.rbr_reparam.bias`],
+      outputs: [`${name}.conv`],
+      attributes: [
+        { name: 'kernel_shape', type: 'ints', value: [3, 3] },
+        { name: 'pads', type: 'ints', value: [1, 1, 1, 1] },
+        { name: 'strides', type: 'ints', value: [stride, stride] },
+        { name: 'dilations', type: 'ints', value: [1, 1] },
+        { name: 'group', type: 'int', value: groups },
+      ],
+    });
+    let pre = `${name}.conv`;
+    if (block.se) {
+      const se = block.se;
+      const internal = se.down.weight.value.shape[0];
+      for (const [part, conv, cin, cout] of [['down', se.down, k, internal], ['up', se.up, internal, k]] as const) {
+        initializers.push({ name: `${name}.se.${part}.weight`, dims: [cout, cin, 1, 1], data: conv.weight.value.toFloat32Array() });
+        initializers.push({ name: `${name}.se.${part}.bias`, dims: [cout], data: conv.bias!.value.toFloat32Array() });
+      }
+      const p = `${name}.se`;
+      nodes.push({ opType: 'GlobalAveragePool', name: `${p}.pool`, inputs: [pre], outputs: [`${p}.pooled`] });
+      nodes.push({ opType: 'Conv', name: `${p}.down`, inputs: [`${p}.pooled`, `${p}.down.weight`, `${p}.down.bias`], outputs: [`${p}.h`],
+        attributes: [{ name: 'kernel_shape', type: 'ints', value: [1, 1] }] });
+      nodes.push({ opType: 'Relu', name: `${p}.relu`, inputs: [`${p}.h`], outputs: [`${p}.hr`] });
+      nodes.push({ opType: 'Conv', name: `${p}.up`, inputs: [`${p}.hr`, `${p}.up.weight`, `${p}.up.bias`], outputs: [`${p}.u`],
+        attributes: [{ name: 'kernel_shape', type: 'ints', value: [1, 1] }] });
+      nodes.push({ opType: 'Sigmoid', name: `${p}.sigmoid`, inputs: [`${p}.u`], outputs: [`${p}.s`] });
+      nodes.push({ opType: 'Mul', name: `${p}.scale`, inputs: [pre, `${p}.s`], outputs: [`${p}.out`] });
+      pre = `${p}.out`;
+    }
+    nodes.push({ opType: 'Relu', name: `${name}.relu`, inputs: [pre], outputs: [`${name}.out`] });
+    cur = `${name}.out`;
+  });
+  nodes.push({ opType: 'GlobalAveragePool', name: 'gap', inputs: [cur], outputs: ['gap.out'] });
+  nodes.push({ opType: 'Flatten', name: 'flatten', inputs: ['gap.out'], outputs: ['flatten.out'], attributes: [{ name: 'axis', type: 'int', value: 1 }] });
+  const lin = model.linear;
+  const [classes, features] = lin.weight.value.shape;
+  initializers.push({ name: 'linear.weight', dims: [classes, features], data: lin.weight.value.toFloat32Array() });
+  initializers.push({ name: 'linear.bias', dims: [classes], data: lin.bias.value.toFloat32Array() });
+  nodes.push({
+    opType: 'Gemm', name: 'linear', inputs: ['flatten.out', 'linear.weight', 'linear.bias'], outputs: [outputName],
+    attributes: [{ name: 'alpha', type: 'float', value: 1 }, { name: 'beta', type: 'float', value: 1 }, { name: 'transB', type: 'int', value: 1 }],
+  });
+  return {
+    name: 'repvgg',
+    nodes,
+    initializers,
+    inputs: [{ name: inputName, shape: [batch, model.config.inChannels, h, w] }],
+    outputs: [{ name: outputName, shape: [batch, classes] }],
+    docString: 'RepVGG deploy form exported by repvgg-wasm: input NCHW float32, output logits',
+  };
+}
+
+function blockName(model: RepVGG, i: number): string {
+  // Blocks after stage0 are numbered within their stage, as the official names.
+  let idx = i - 1;
+  for (let s = 0; s < 4; s++) {
+    if (idx < model.config.numBlocks[s]) return `stage${s + 1}.${idx}`;
+    idx -= model.config.numBlocks[s];
+  }
+  throw new Error(`onnx: block ${i} is outside the model's ${model.blocks.length} blocks`);
+}
+
+/**
+ * The bytes of a .onnx file holding `model`'s deploy form (see repvggOnnxGraph): opset 13, any
+ * batch size and input size unless `opts` fixes them.
+ */
+export function exportOnnx(model: RepVGG, opts: RepVGGOnnxOptions = {}): Uint8Array {
+  return encodeOnnxModel(repvggOnnxGraph(model, opts));
+}
