@@ -1,0 +1,261 @@
+// `npm run bench:peers`: the same fused RepVGG-A0 (the same weights) in other engines, on the same
+// machine in the same run, single-threaded, at batch 1 and 8:
+//   onnxruntime-web          its WASM backend (SIMD), 1 thread           <- our ONNX export
+//   TensorFlow.js            @tensorflow/tfjs-backend-wasm (XNNPACK), 1 thread, graph built with tf ops (NHWC)
+//   onnxruntime-node         native CPU, 1 thread: the reference line of what native code does
+// Each engine's logits are checked against ours (norm-wise, within 1e-4) before anything is timed.
+// Every peer is timed interleaved with this engine (A B B A), and the ratio quoted is
+// peer time / repvgg-wasm time (above 1: repvgg-wasm is faster).
+//
+// The peers live in bench/peers/package.json, installed here on demand (never by the library's
+// install or CI), with --ignore-scripts: onnxruntime-node's install script downloads from a host
+// this machine may not reach, and its CPU binary is inside the npm package anyway.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { exportOnnx } from '../../src/io/onnx.js';
+import { createRepVGG, repvggModelConvert, type RepVGG } from '../../src/models/repvgg.js';
+import { Tensor } from '../../src/tensor.js';
+import { PEERS_BEGIN, PEERS_END, replacePeers } from '../report.js';
+import { fillRandom, randomizeBatchNorms, relErr, wasmBackend } from '../setup.js';
+import { formatTable, machineLine, median } from '../stats.js';
+import { timePairAsync, type PairTiming } from '../timing.js';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- the peers are loaded untyped: their types
+   are not installed with the library, and this file must compile without them. */
+type Any = any;
+
+const PEERS_DIR = new URL('../../../bench/peers/', import.meta.url);
+const PACKAGES = ['onnxruntime-web', 'onnxruntime-node', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm'];
+const BATCHES = [1, 8];
+const SIZE = 224;
+const CLASSES = 1000;
+const TOL = 1e-4;
+
+const quick = process.argv.includes('--quick');
+if (process.argv.includes('--help')) {
+  console.log('usage: npm run bench:peers [-- --quick]\n  installs bench/peers/ on first use, then times A0 (fused) in ' +
+    'onnxruntime-web, TensorFlow.js (wasm) and onnxruntime-node against repvgg-wasm, batch 1 and 8');
+  process.exit(0);
+}
+
+function ensureInstalled(): NodeJS.Require {
+  const req = createRequire(new URL('package.json', PEERS_DIR));
+  const missing = PACKAGES.filter((p) => { try { req.resolve(p); return false; } catch { return true; } });
+  if (missing.length > 0) {
+    console.log(`installing the peers into bench/peers/ (${missing.join(', ')} missing): npm install --ignore-scripts ...`);
+    execFileSync('npm', ['install', '--prefix', fileURLToPath(PEERS_DIR), '--no-audit', '--no-fund', '--ignore-scripts'], { stdio: 'inherit' });
+  }
+  return req;
+}
+
+/** The installed version of a package (its package.json, found above its entry point: onnxruntime-web's
+ *  "exports" hide ./package.json). */
+function version(req: NodeJS.Require, p: string): string {
+  let dir = dirname(req.resolve(p));
+  for (;;) {
+    const file = `${dir}/package.json`;
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version: string };
+      if (pkg.name === p) return pkg.version;
+    }
+    const up = dirname(dir);
+    if (up === dir) return '?';
+    dir = up;
+  }
+}
+
+interface Engine {
+  name: string;
+  detail: string;
+  run(x: Float32Array, n: number): Promise<Float32Array>;
+}
+
+async function onnxruntimeWeb(req: NodeJS.Require, onnx: Uint8Array): Promise<Engine> {
+  const ort: Any = req('onnxruntime-web');
+  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.proxy = false;
+  const session = await ort.InferenceSession.create(onnx, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  return {
+    name: 'onnxruntime-web', detail: `onnxruntime-web ${version(req, 'onnxruntime-web')}, wasm backend (SIMD), numThreads = 1`,
+    async run(x, n) {
+      const out = await session.run({ input: new ort.Tensor('float32', x, [n, 3, SIZE, SIZE]) });
+      return out.logits.data as Float32Array;
+    },
+  };
+}
+
+/**
+ * Must be set up before onnxruntime-web is loaded: both register their backends in the one shared
+ * onnxruntime-common, and a session created after onnxruntime-web is loaded can be handed to its
+ * WASM backend even when asked for 'cpu' (seen with 1.30: "native" ran at WASM speed). The
+ * session's handler class is checked below.
+ */
+async function onnxruntimeNode(req: NodeJS.Require, onnx: Uint8Array): Promise<Engine> {
+  const ort: Any = req('onnxruntime-node');
+  const session = await ort.InferenceSession.create(onnx, {
+    executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
+  });
+  const handler = Object.getPrototypeOf(session.handler)?.constructor?.name;
+  if (handler !== 'OnnxruntimeSessionHandler') throw new Error(`the session runs on ${handler}, not onnxruntime-node's native handler`);
+  return {
+    name: 'onnxruntime-node', detail: `onnxruntime-node ${version(req, 'onnxruntime-node')}, native CPU provider, intraOpNumThreads = 1`,
+    async run(x, n) {
+      const out = await session.run({ input: new ort.Tensor('float32', x, [n, 3, SIZE, SIZE]) });
+      return out.logits.data as Float32Array;
+    },
+  };
+}
+
+/** The fused network with TF.js ops: NHWC, weights as HWIO, explicit padding 1 (TF's 'same' pads
+ *  stride-2 convs on the bottom/right only, PyTorch on both sides). */
+async function tfjsWasm(req: NodeJS.Require, model: RepVGG): Promise<Engine> {
+  const tf: Any = req('@tensorflow/tfjs-core');
+  const wasmPkg: Any = req('@tensorflow/tfjs-backend-wasm');
+  const dist = `${dirname(req.resolve('@tensorflow/tfjs-backend-wasm/package.json'))}/dist/`;
+  wasmPkg.setWasmPaths(dist);
+  wasmPkg.setThreadsCount(1);
+  tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false); // the plain SIMD binary, no worker threads
+  await tf.setBackend('wasm');
+  await tf.ready();
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  const layers = model.blocks.map((b) => {
+    const { inChannels: c, outChannels: k, stride, groups } = b.cfg;
+    if (groups !== 1) throw new Error('tfjs peer: grouped convs are not built here');
+    const { kernel, bias } = b.getEquivalentKernelBias();
+    const hwio = new Float32Array(9 * c * k); // [k, c, 3, 3] -> [3, 3, c, k]
+    for (let o = 0; o < k; o++) for (let i = 0; i < c; i++) for (let t = 0; t < 9; t++) hwio[(t * c + i) * k + o] = kernel[(o * c + i) * 9 + t];
+    return { filter: tf.tensor4d(hwio, [3, 3, c, k]), bias: tf.tensor1d(bias), stride };
+  });
+  // The linear weight is transposed here ([classes, features] -> [features, classes]): with 4.22's
+  // wasm backend, tf.fused.matMul({ transposeB: true, bias }) gave wrong sums where tf.matMul's
+  // transposeB and fused.matMul without it agree with the reference.
+  const features = model.linear.weight.value.shape[1];
+  const lw = model.linear.weight.value.toFloat32Array();
+  const lwT = new Float32Array(lw.length);
+  for (let o = 0; o < CLASSES; o++) for (let i = 0; i < features; i++) lwT[i * CLASSES + o] = lw[o * features + i];
+  const linW = tf.tensor2d(lwT, [features, CLASSES]);
+  const linB = tf.tensor1d(model.linear.bias.value.toFloat32Array());
+  const pad = [[0, 0], [1, 1], [1, 1], [0, 0]];
+  const forward = (x: Any) => tf.tidy(() => {
+    let h = x;
+    for (const l of layers) {
+      h = tf.fused.conv2d({ x: h, filter: l.filter, bias: l.bias, strides: [l.stride, l.stride], pad, dataFormat: 'NHWC', activation: 'relu' });
+    }
+    const pooled = tf.mean(h, [1, 2]);
+    return tf.fused.matMul({ a: pooled, b: linW, bias: linB });
+  });
+  return {
+    name: 'TensorFlow.js wasm',
+    detail: `@tensorflow/tfjs-core + tfjs-backend-wasm ${version(req, '@tensorflow/tfjs-backend-wasm')}, ${simd ? 'SIMD' : 'no SIMD'} ` +
+      'binary, 1 thread, graph built with tf.fused.conv2d (NHWC)',
+    async run(x, n) {
+      // The layout change to NHWC is part of the timed call: a caller with NCHW images pays it too (it is ~0.1% of a forward).
+      const input = tf.tidy(() => tf.transpose(tf.tensor4d(x, [n, 3, SIZE, SIZE]), [0, 2, 3, 1]));
+      const y = forward(input);
+      const data = await y.data();
+      input.dispose();
+      y.dispose();
+      return data as Float32Array;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const req = ensureInstalled();
+  const started = performance.now();
+  console.log(`npm run bench:peers: ${machineLine()}`);
+  const backend = await wasmBackend();
+  const multi = createRepVGG(backend, 'A0', { numClasses: CLASSES, seed: 1 });
+  randomizeBatchNorms(multi, 5);
+  multi.eval();
+  const fused = repvggModelConvert(multi).eval();
+  multi.dispose();
+  const onnx = exportOnnx(fused);
+  const onnxPath = new URL('repvgg-a0.onnx', PEERS_DIR);
+  writeFileSync(onnxPath, onnx);
+  console.log(`exported the fused A0 to bench/peers/repvgg-a0.onnx (${(onnx.length / 2 ** 20).toFixed(1)} MiB, opset 13)`);
+
+  const engines: Engine[] = [];
+  // onnxruntime-node first: see onnxruntimeNode.
+  for (const [name, make] of [
+    ['onnxruntime-node', () => onnxruntimeNode(req, onnx)],
+    ['onnxruntime-web', () => onnxruntimeWeb(req, onnx)],
+    ['TensorFlow.js wasm', () => tfjsWasm(req, fused)],
+  ] as const) {
+    try {
+      engines.push(await make());
+    } catch (e) {
+      console.error(`${name}: could not be set up: ${(e as Error).message}`);
+    }
+  }
+
+  const timingOpts = quick ? { maxTime: 0.3, minSamples: 3, manualSamples: 3 } : { maxTime: 1, minSamples: 6, manualSamples: 6 };
+  interface Row { batch: number; engine: Engine; t: PairTiming; err: number }
+  const rows: Row[] = [];
+  const oursByBatch = new Map<number, number[]>();
+  for (const n of BATCHES) {
+    const data = fillRandom(new Float32Array(n * 3 * SIZE * SIZE), 1000 + n);
+    const x = Tensor.from(backend, data, [n, 3, SIZE, SIZE]);
+    const ours = async () => { const y = fused.forward(x); y.toFloat32Array(); y.dispose(); };
+    const yOurs = fused.forward(x);
+    const ref = yOurs.toFloat32Array();
+    yOurs.dispose();
+    for (const e of engines) {
+      const err = relErr(await e.run(data, n), ref);
+      if (!(err <= TOL)) {
+        console.error(`${e.name}, batch ${n}: logits differ from repvgg-wasm's by ${err.toExponential(2)} (> ${TOL}): not timed`);
+        continue;
+      }
+      const t = await timePairAsync(`${e.name} n=${n}`, async () => { await e.run(data, n); }, ours, timingOpts);
+      rows.push({ batch: n, engine: e, t, err });
+      oursByBatch.set(n, [...(oursByBatch.get(n) ?? []), ...t.b.samples]);
+      console.log(`  batch ${n} ${e.name.padEnd(20)} ${t.a.median.toFixed(1).padStart(8)} ms   repvgg-wasm ${t.b.median.toFixed(1).padStart(8)} ms   ` +
+        `peer/ours x${t.ratio.toFixed(2)}   logits rel. err ${err.toExponential(1)} (${t.method})`);
+    }
+    x.dispose();
+  }
+
+  const fmt = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+  const table = formatTable(
+    ['batch', 'engine', 'ms (p10-p90)', 'img/s', 'repvgg-wasm ms, same pairs', 'peer / repvgg-wasm time', 'logits vs ours'],
+    [
+      ...BATCHES.flatMap((n) => {
+        const ours = oursByBatch.get(n);
+        const head = ours ? [[String(n), 'repvgg-wasm (this engine, fused)', `${fmt(median(ours))}`, (n / median(ours) * 1000).toFixed(1), '-', '1', '-']] : [];
+        return [...head, ...rows.filter((r) => r.batch === n).map((r) => [
+          String(n), r.engine.name, `${fmt(r.t.a.median)} (${fmt(r.t.a.p10)}-${fmt(r.t.a.p90)})`, (n / r.t.a.median * 1000).toFixed(1),
+          fmt(r.t.b.median), `x${r.t.ratio.toFixed(2)}`, r.err.toExponential(1),
+        ])];
+      }),
+    ],
+  );
+  const md = [
+    PEERS_BEGIN,
+    '## Against other engines',
+    '',
+    machineLine(),
+    `Command: \`npm run bench:peers${quick ? ' -- --quick' : ''}\`, ${((performance.now() - started) / 1000).toFixed(0)} s. ` +
+      'RepVGG-A0 fused (deploy form), 224x224, 1000 classes, the same weights in every engine (random init, random BN ' +
+      'statistics, converted): onnxruntime reads this library\'s ONNX export (`exportOnnx`, opset 13); TensorFlow.js gets ' +
+      'the same kernels through tf ops. Each engine\'s logits are checked against ours (norm-wise relative error, within ' +
+      `${TOL}) before it is timed. One thread everywhere. Each peer is timed interleaved with repvgg-wasm (A B B A); ` +
+      '"peer / repvgg-wasm time" above 1 means repvgg-wasm is faster. The repvgg-wasm line pools its samples of all pairs.',
+    '',
+    ...engines.map((e) => `- ${e.name}: ${e.detail}`),
+    '- repvgg-wasm: wasm-simd backend, 1 thread',
+    '',
+    table,
+    '',
+    PEERS_END,
+  ].join('\n');
+  console.log(`\n${table}`);
+  const resultsUrl = new URL('../results.md', PEERS_DIR);
+  const old = existsSync(resultsUrl) ? readFileSync(resultsUrl, 'utf8') : '# Benchmark results\n';
+  writeFileSync(resultsUrl, replacePeers(old, md));
+  console.log('\nwrote the peers section of bench/results.md');
+}
+
+await main();
