@@ -8,6 +8,9 @@
 //
 // Each image's input (one group at a time) is first copied into a zero-bordered scratch plane, so
 // that gathering the im2col panels needs no bounds checks: every tap reads at base(p) + off(kk).
+// Small maps (the late stages: 7x7, 4x4, 2x2) would give GEMMs a few columns wide, so images are
+// taken in blocks: the columns of one GEMM run over the positions of several images
+// (q = image * oh * ow + p), enough to fill the panels.
 //
 // Nothing here allocates: the caller passes a workspace of the size the *_workspace functions
 // return (in bytes). Every function loops over images [0, n); a threaded version will hand each
@@ -19,6 +22,8 @@ import { gemmTile, gemmTileToScratch } from './gemm';
 const KC: i32 = 576;
 // Output positions per chunk in the weight gradient.
 const PC: i32 = 256;
+// Columns one forward GEMM should span at least: small maps are batched across images up to this.
+const NB_COLS: i32 = 512;
 // Slack after every scratch region: the stride-2 gather reads one vector past its last tap.
 const SLACK: i32 = 64;
 
@@ -52,16 +57,26 @@ function fillTapOffsets(table: usize, kd: i32, hp: i32, wp: i32, kh: i32, kw: i3
   }
 }
 
-/** Padded-input offsets of the windows of output positions p0 .. p0 + 7 (positions past the end
- *  repeat the last one: their columns are computed but never stored). Returns true when all 8 lie
- *  in one output row. */
-function fillColumnBases(bases: usize, p0: i32, cols: i32, ow: i32, wp: i32, sh: i32, sw: i32): bool {
+/** Images per block: enough that a block's columns (images * np) reach `target`, at most n. */
+// @ts-ignore: decorator
+@inline function imagesPerBlock(n: i32, np: i32, target: i32): i32 {
+  return max(1, min(n, target / np));
+}
+
+/** Padded-input offsets of the windows of block columns q0 .. q0 + 7 (q = image * np + p; each
+ *  image's padded planes are imgStride floats apart). Columns past the end repeat the last one:
+ *  they are computed but never stored. Returns true when all 8 lie in one output row of one image. */
+function fillColumnBases(bases: usize, q0: i32, cols: i32, np: i32, ow: i32, wp: i32, sh: i32, sw: i32, imgStride: i32): bool {
   for (let j = 0; j < 8; j++) {
-    const p = p0 + (j < cols ? j : cols - 1);
+    const q = q0 + (j < cols ? j : cols - 1);
+    const img = q / np;
+    const p = q - img * np;
     const oy = p / ow;
-    store<i32>(bases + (<usize>j << 2), oy * sh * wp + (p - oy * ow) * sw);
+    store<i32>(bases + (<usize>j << 2), img * imgStride + oy * sh * wp + (p - oy * ow) * sw);
   }
-  return cols == 8 && p0 / ow == (p0 + 7) / ow;
+  if (cols != 8 || q0 / np != (q0 + 7) / np) return false;
+  const p0 = q0 % np;
+  return p0 / ow == (p0 + 7) / ow;
 }
 
 /** B panel of im2col(X) for the forward: rows kk in [kc0, kc0 + kc), 8 output positions. */
@@ -163,17 +178,20 @@ function packWeightColumns(w: usize, dst: usize, groups: i32, kg: i32, kd: i32):
   }
 }
 
-/** Bytes of a padded copy of one image-group's input (cg planes), plus slack. */
-// @ts-ignore: decorator
-@inline function paddedBytes(cg: i32, h: i32, w: i32, ph: i32, pw: i32): i32 {
-  return align64(cg * (h + 2 * ph) * (w + 2 * pw) * 4 + SLACK);
-}
-
-// Forward driver scratch: [padded input][B panel][tile][bases][tap offsets].
-function driverScratchBytes(c: i32, h: i32, w: i32, kh: i32, kw: i32, ph: i32, pw: i32, groups: i32): i32 {
+// Forward driver scratch: [padded input of a block of images][B panel][tile][bases][tap offsets]
+// [output of a block of images, when the block holds more than one].
+function driverScratchBytes(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, ph: i32, pw: i32, groups: i32, np: i32): i32 {
   const cg = c / groups;
   const kd = cg * kh * kw;
-  return paddedBytes(cg, h, w, ph, pw) + KC * 32 + 128 + 64 + align64(kd * 4);
+  const nb = imagesPerBlock(n, np, NB_COLS);
+  const ctemp = nb > 1 ? align64((k / groups) * nb * np * 4) : 0;
+  return paddedBlockBytes(nb, cg, h, w, ph, pw) + KC * 32 + 128 + 64 + align64(kd * 4) + ctemp;
+}
+
+/** Bytes of the padded copies of nb images' inputs (cg planes each), plus slack. */
+// @ts-ignore: decorator
+@inline function paddedBlockBytes(nb: i32, cg: i32, h: i32, w: i32, ph: i32, pw: i32): i32 {
+  return align64(nb * cg * (h + 2 * ph) * (w + 2 * pw) * 4 + SLACK);
 }
 
 /** The forward GEMM over pre-packed weights. y must hold the bias (or zeros): tiles accumulate. */
@@ -186,29 +204,54 @@ function convForwardPacked(x: usize, packedA: usize, y: usize, n: i32, c: i32, h
   const mt = ceilDiv(kg, 4);
   const hp = h + 2 * ph;
   const wp = w + 2 * pw;
+  const nb = imagesPerBlock(n, np, NB_COLS);
+  const imgStride = cg * hp * wp;
   const xpad = scratch;
-  const bpanel = xpad + <usize>paddedBytes(cg, h, w, ph, pw);
+  const bpanel = xpad + <usize>paddedBlockBytes(nb, cg, h, w, ph, pw);
   const tile = bpanel + <usize>KC * 32;
   const bases = tile + 128;
   const table = bases + 64;
-  memory.fill(xpad, 0, <usize>paddedBytes(cg, h, w, ph, pw));
+  const ctemp = table + <usize>align64(kd * 4);
+  memory.fill(xpad, 0, <usize>paddedBlockBytes(nb, cg, h, w, ph, pw));
   fillTapOffsets(table, kd, hp, wp, kh, kw);
   // Equal chunks of at most KC rows of the reduction.
   const kcStep = ceilDiv(kd, ceilDiv(kd, KC));
-  for (let img = 0; img < n; img++) {
+  for (let img0 = 0; img0 < n; img0 += nb) {
+    const cnt = min(nb, n - img0);
+    const ncols = cnt * np;
     for (let g = 0; g < groups; g++) {
-      copyPadded(f32at(x, (img * c + g * cg) * h * w), xpad, cg, h, w, ph, pw);
-      const yg = f32at(y, (img * k + g * kg) * np);
+      for (let i = 0; i < cnt; i++) {
+        copyPadded(f32at(x, ((img0 + i) * c + g * cg) * h * w), f32at(xpad, i * imgStride), cg, h, w, ph, pw);
+      }
+      // One image: tiles go straight into y. Several: into a [kg, cnt * np] matrix, moved to y after.
+      let cbase = f32at(y, (img0 * k + g * kg) * np);
+      let ldc = np;
+      if (cnt > 1) {
+        cbase = ctemp;
+        ldc = ncols;
+        for (let row = 0; row < kg; row++) {
+          for (let i = 0; i < cnt; i++) {
+            memory.copy(f32at(ctemp, row * ncols + i * np), f32at(y, ((img0 + i) * k + g * kg + row) * np), <usize>np << 2);
+          }
+        }
+      }
       const ag = packedA + (<usize>(g * mt * kd) << 4);
       for (let kc0 = 0; kc0 < kd; kc0 += kcStep) {
         const kc = min(kcStep, kd - kc0);
-        for (let p0 = 0; p0 < np; p0 += 8) {
-          const cols = min(8, np - p0);
-          const sameRow = fillColumnBases(bases, p0, cols, ow, wp, sh, sw);
+        for (let q0 = 0; q0 < ncols; q0 += 8) {
+          const cols = min(8, ncols - q0);
+          const sameRow = fillColumnBases(bases, q0, cols, np, ow, wp, sh, sw, imgStride);
           packIm2colPanel(xpad, bpanel, table, bases, kc0, kc, sameRow, sw);
           for (let m = 0; m < mt; m++) {
             const rows = min(4, kg - m * 4);
-            gemmTile(kc, ag + (<usize>(m * kd + kc0) << 4), bpanel, f32at(yg, m * 4 * np + p0), np, rows, cols, tile);
+            gemmTile(kc, ag + (<usize>(m * kd + kc0) << 4), bpanel, f32at(cbase, m * 4 * ldc + q0), ldc, rows, cols, tile);
+          }
+        }
+      }
+      if (cnt > 1) {
+        for (let row = 0; row < kg; row++) {
+          for (let i = 0; i < cnt; i++) {
+            memory.copy(f32at(y, ((img0 + i) * k + g * kg + row) * np), f32at(ctemp, row * ncols + i * np), <usize>np << 2);
           }
         }
       }
@@ -233,7 +276,7 @@ function fillBias(y: usize, bias: usize, n: i32, k: i32, np: i32): void {
 export function conv2d_forward_workspace(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
   ph: i32, pw: i32, groups: i32, oh: i32, ow: i32): i32 {
   const kd = (c / groups) * kh * kw;
-  return align64(groups * ceilDiv(k / groups, 4) * kd * 16) + driverScratchBytes(c, h, w, kh, kw, ph, pw, groups);
+  return align64(groups * ceilDiv(k / groups, 4) * kd * 16) + driverScratchBytes(n, c, h, w, k, kh, kw, ph, pw, groups, oh * ow);
 }
 
 /** y = conv2d(x, w) + bias (bias = 0 pointer: none). */
@@ -257,10 +300,11 @@ export function conv2d_backward_input_workspace(n: i32, c: i32, h: i32, w: i32, 
   const cg = c / groups;
   const kg = k / groups;
   if (inputGradIsConv(kh, kw, sh, sw, ph, pw)) {
-    return align64(groups * ceilDiv(cg, 4) * kg * kh * kw * 16) + driverScratchBytes(k, oh, ow, kh, kw, kh - 1 - ph, kw - 1 - pw, groups);
+    return align64(groups * ceilDiv(cg, 4) * kg * kh * kw * 16) + driverScratchBytes(n, k, oh, ow, c, kh, kw, kh - 1 - ph, kw - 1 - pw, groups, h * w);
   }
   const kd = cg * kh * kw;
-  return align64(groups * ceilDiv(kd, 4) * kg * 16) + paddedBytes(cg, h, w, ph, pw) + align64(kg * 32) + 128 + 64 + align64(kd * 4);
+  const nb = imagesPerBlock(n, oh * ow, NB_COLS);
+  return align64(groups * ceilDiv(kd, 4) * kg * 16) + paddedBlockBytes(nb, cg, h, w, ph, pw) + align64(kg * 32) + 128 + 64 + 64 + align64(kd * 4);
 }
 
 /** dx = gradient of conv2d with respect to its input. */
@@ -278,39 +322,52 @@ export function conv2d_backward_input(dy: usize, wt: usize, dx: usize, n: i32, c
     convForwardPacked(dy, packedA, dx, n, k, oh, ow, c, kh, kw, 1, 1, kh - 1 - ph, kw - 1 - pw, groups, h, w, scratch);
     return;
   }
-  // Strided: dcol = W^T dY one 4x8 tile at a time, each tile scattered (col2im) into a padded
-  // copy of dx, whose interior is then copied out.
+  // Strided: dcol = W^T dY one 4x8 tile at a time, each tile scattered (col2im) into padded
+  // copies of a block of images' dx, whose interiors are then copied out.
   const kd = cg * kh * kw;
   const np = oh * ow;
   const mt = ceilDiv(kd, 4);
   const hp = h + 2 * ph;
   const wp = w + 2 * pw;
+  const nb = imagesPerBlock(n, np, NB_COLS);
+  const imgStride = cg * hp * wp;
   const packedA = ws;
   const dxpad = packedA + <usize>align64(groups * mt * kg * 16);
-  const bpanel = dxpad + <usize>paddedBytes(cg, h, w, ph, pw);
+  const bpanel = dxpad + <usize>paddedBlockBytes(nb, cg, h, w, ph, pw);
   const tile = bpanel + <usize>align64(kg * 32);
   const bases = tile + 128;
-  const table = bases + 64;
+  const srcs = bases + 64;
+  const table = srcs + 64;
   packWeightColumns(wt, packedA, groups, kg, kd);
   fillTapOffsets(table, kd, hp, wp, kh, kw);
-  for (let img = 0; img < n; img++) {
+  for (let img0 = 0; img0 < n; img0 += nb) {
+    const cnt = min(nb, n - img0);
+    const ncols = cnt * np;
     for (let g = 0; g < groups; g++) {
-      const dyg = f32at(dy, (img * k + g * kg) * np);
       const ag = packedA + (<usize>(g * mt * kg) << 4);
-      memory.fill(dxpad, 0, <usize>(cg * hp * wp) << 2);
-      for (let p0 = 0; p0 < np; p0 += 8) {
-        const cols = min(8, np - p0);
+      memory.fill(dxpad, 0, <usize>(cnt * imgStride) << 2);
+      for (let q0 = 0; q0 < ncols; q0 += 8) {
+        const cols = min(8, ncols - q0);
+        // Where column j's dY values start (channel g * kg of its image); past the end: none.
+        for (let j = 0; j < 8; j++) {
+          const q = q0 + (j < cols ? j : cols - 1);
+          const i = q / np;
+          store<i32>(srcs + (<usize>j << 2), ((img0 + i) * k + g * kg) * np + (q - i * np));
+        }
+        const contiguous = cols == 8 && q0 / np == (q0 + 7) / np;
         for (let ko = 0; ko < kg; ko++) {
           const d = bpanel + (<usize>ko << 5);
-          const src = f32at(dyg, ko * np + p0);
-          if (cols == 8) {
+          if (contiguous) {
+            const src = f32at(dy, load<i32>(srcs) + ko * np);
             v128.store(d, v128.load(src));
             v128.store(d, v128.load(src, 16), 16);
           } else {
-            for (let j = 0; j < 8; j++) store<f32>(d + (<usize>j << 2), j < cols ? load<f32>(f32at(src, j)) : 0);
+            for (let j = 0; j < 8; j++) {
+              store<f32>(d + (<usize>j << 2), j < cols ? load<f32>(f32at(dy, load<i32>(srcs + (<usize>j << 2)) + ko * np)) : 0);
+            }
           }
         }
-        fillColumnBases(bases, p0, cols, ow, wp, sh, sw);
+        fillColumnBases(bases, q0, cols, np, ow, wp, sh, sw, imgStride);
         for (let m = 0; m < mt; m++) {
           gemmTileToScratch(kg, ag + (<usize>(m * kg) << 4), bpanel, tile);
           const rows = min(4, kd - m * 4);
@@ -324,11 +381,14 @@ export function conv2d_backward_input(dy: usize, wt: usize, dx: usize, n: i32, c
           }
         }
       }
-      // Interior of the padded gradient back into dx.
-      const dxg = f32at(dx, (img * c + g * cg) * h * w);
-      for (let ci = 0; ci < cg; ci++) {
-        for (let yy = 0; yy < h; yy++) {
-          memory.copy(f32at(dxg, (ci * h + yy) * w), f32at(dxpad, ci * hp * wp + (yy + ph) * wp + pw), <usize>w << 2);
+      // Interiors of the padded gradients back into dx.
+      for (let i = 0; i < cnt; i++) {
+        const dxg = f32at(dx, ((img0 + i) * c + g * cg) * h * w);
+        const src = f32at(dxpad, i * imgStride);
+        for (let ci = 0; ci < cg; ci++) {
+          for (let yy = 0; yy < h; yy++) {
+            memory.copy(f32at(dxg, (ci * h + yy) * w), f32at(src, ci * hp * wp + (yy + ph) * wp + pw), <usize>w << 2);
+          }
         }
       }
     }
@@ -340,10 +400,12 @@ export function conv2d_backward_weight_workspace(n: i32, c: i32, h: i32, w: i32,
   const cg = c / groups;
   const kg = k / groups;
   const kd = cg * kh * kw;
-  return paddedBytes(cg, h, w, ph, pw) + align64(ceilDiv(kg, 4) * PC * 16) + align64(ceilDiv(kd, 8) * PC * 32) + 128 + align64(kd * 4);
+  const nb = imagesPerBlock(n, oh * ow, PC);
+  return paddedBlockBytes(nb, cg, h, w, ph, pw) + align64(ceilDiv(kg, 4) * PC * 16) + align64(ceilDiv(kd, 8) * PC * 32) + 128 + align64(kd * 4);
 }
 
-/** dw = sum over the batch of dY * col(X)^T; dbias (when not 0) = sum of dY per channel. */
+/** dw = sum over the batch of dY * col(X)^T; dbias (when not 0) = sum of dY per channel. The
+ *  reduction runs over chunks of PC positions, which span several images when the maps are small. */
 export function conv2d_backward_weight(x: usize, dy: usize, dw: usize, dbias: usize, n: i32, c: i32, h: i32, w: i32, k: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, ws: usize): void {
   const cg = c / groups;
@@ -354,31 +416,38 @@ export function conv2d_backward_weight(x: usize, dy: usize, dw: usize, dbias: us
   const nt = ceilDiv(kd, 8);
   const hp = h + 2 * ph;
   const wp = w + 2 * pw;
+  const nb = imagesPerBlock(n, np, PC);
+  const imgStride = cg * hp * wp;
   const xpad = ws;
-  const apack = xpad + <usize>paddedBytes(cg, h, w, ph, pw);
+  const apack = xpad + <usize>paddedBlockBytes(nb, cg, h, w, ph, pw);
   const bpack = apack + <usize>align64(mt * PC * 16);
   const tile = bpack + <usize>align64(nt * PC * 32);
   const table = tile + 128;
-  memory.fill(xpad, 0, <usize>paddedBytes(cg, h, w, ph, pw));
+  memory.fill(xpad, 0, <usize>paddedBlockBytes(nb, cg, h, w, ph, pw));
   fillTapOffsets(table, kd, hp, wp, kh, kw);
   memory.fill(dw, 0, <usize>(k * kd) << 2);
-  for (let img = 0; img < n; img++) {
+  for (let img0 = 0; img0 < n; img0 += nb) {
+    const cnt = min(nb, n - img0);
+    const ncols = cnt * np;
     for (let g = 0; g < groups; g++) {
-      copyPadded(f32at(x, (img * c + g * cg) * h * w), xpad, cg, h, w, ph, pw);
-      const dyg = f32at(dy, (img * k + g * kg) * np);
+      for (let i = 0; i < cnt; i++) {
+        copyPadded(f32at(x, ((img0 + i) * c + g * cg) * h * w), f32at(xpad, i * imgStride), cg, h, w, ph, pw);
+      }
       const dwg = f32at(dw, g * kg * kd);
-      for (let p0 = 0; p0 < np; p0 += PC) {
-        const pc = min(PC, np - p0);
-        // A: dY rows, 4 output channels interleaved per position.
+      for (let q0 = 0; q0 < ncols; q0 += PC) {
+        const pc = min(PC, ncols - q0);
+        // A: dY rows, 4 output channels interleaved per position (positions run across images).
         for (let m = 0; m < mt; m++) {
           const d = apack + (<usize>(m * pc) << 4);
           for (let r = 0; r < 4; r++) {
             const row = m * 4 + r;
-            if (row < kg) {
-              const src = f32at(dyg, row * np + p0);
-              for (let p = 0; p < pc; p++) store<f32>(d + ((<usize>(p * 4 + r)) << 2), load<f32>(f32at(src, p)));
-            } else {
-              for (let p = 0; p < pc; p++) store<f32>(d + ((<usize>(p * 4 + r)) << 2), 0);
+            let i = q0 / np;
+            let p = q0 - i * np;
+            for (let q = 0; q < pc; q++) {
+              const v: f32 = row < kg ? load<f32>(f32at(dy, ((img0 + i) * k + g * kg + row) * np + p)) : 0;
+              store<f32>(d + ((<usize>(q * 4 + r)) << 2), v);
+              p++;
+              if (p == np) { p = 0; i++; }
             }
           }
         }
@@ -395,11 +464,13 @@ export function conv2d_backward_weight(x: usize, dy: usize, dw: usize, dbias: us
           const o3 = taps > 3 ? load<i32>(tt, 12) : 0, o4 = taps > 4 ? load<i32>(tt, 16) : 0;
           const o5 = taps > 5 ? load<i32>(tt, 20) : 0, o6 = taps > 6 ? load<i32>(tt, 24) : 0;
           const o7 = taps > 7 ? load<i32>(tt, 28) : 0;
+          let i = q0 / np;
+          const p0 = q0 - i * np;
           let oy = p0 / ow;
           let ox = p0 - oy * ow;
-          for (let p = 0; p < pc; p++) {
-            const src = f32at(xpad, oy * sh * wp + ox * sw);
-            const d = d0 + (<usize>p << 5);
+          for (let q = 0; q < pc; q++) {
+            const src = f32at(xpad, i * imgStride + oy * sh * wp + ox * sw);
+            const d = d0 + (<usize>q << 5);
             store<f32>(d, load<f32>(f32at(src, o0)));
             store<f32>(d, load<f32>(f32at(src, o1)), 4);
             store<f32>(d, load<f32>(f32at(src, o2)), 8);
@@ -409,7 +480,11 @@ export function conv2d_backward_weight(x: usize, dy: usize, dw: usize, dbias: us
             store<f32>(d, load<f32>(f32at(src, o6)), 24);
             store<f32>(d, load<f32>(f32at(src, o7)), 28);
             ox++;
-            if (ox == ow) { ox = 0; oy++; }
+            if (ox == ow) {
+              ox = 0;
+              oy++;
+              if (oy == oh) { oy = 0; i++; }
+            }
           }
         }
         for (let t = 0; t < nt; t++) {

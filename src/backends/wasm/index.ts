@@ -197,7 +197,12 @@ export class WasmBackend implements Backend {
 
   private p(buf: Buf): number { return this.own(buf, 'kernel call').ptr; }
 
-  private scratchBytes(bytes: number): WasmBuf { return this.alloc(Math.ceil(bytes / 4)); }
+  /** Kernel workspace: like alloc, but not zeroed (every kernel initializes what it reads). */
+  private scratchBytes(bytes: number): WasmBuf {
+    const length = Math.ceil(bytes / 4);
+    const { ptr, size } = this.allocator.alloc(Math.max(length, 1) * 4);
+    return new WasmBuf(ptr, length, size, this);
+  }
 
   private heapF32(): Float32Array {
     // Growing the memory detaches the old ArrayBuffer: rebuild the views when that happened.
