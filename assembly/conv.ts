@@ -116,17 +116,42 @@ function packIm2colPanel(xp: usize, dst: usize, table: usize, bases: usize, kc0:
   }
 }
 
-/** Packs W [groups * kg, kd] into 4-row interleaved panels per group (rows past kg are zero). */
+/** Packs W [groups * kg, kd] into 4-row interleaved panels per group (rows past kg are zero).
+ *  Runs on every forward, so full panels go 4x4 at a time through a SIMD transpose. */
 function packWeightRows(w: usize, dst: usize, groups: i32, kg: i32, kd: i32): void {
   const mt = ceilDiv(kg, 4);
   for (let g = 0; g < groups; g++) {
     for (let m = 0; m < mt; m++) {
       const d = dst + (<usize>((g * mt + m) * kd) << 4);
+      const row0 = g * kg + m * 4;
+      let kk = 0;
+      if (m * 4 + 4 <= kg) {
+        const r0 = f32at(w, row0 * kd);
+        const r1 = f32at(w, (row0 + 1) * kd);
+        const r2 = f32at(w, (row0 + 2) * kd);
+        const r3 = f32at(w, (row0 + 3) * kd);
+        for (; kk + 4 <= kd; kk += 4) {
+          const a = v128.load(f32at(r0, kk));
+          const b = v128.load(f32at(r1, kk));
+          const c = v128.load(f32at(r2, kk));
+          const e = v128.load(f32at(r3, kk));
+          const t0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5);
+          const t1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
+          const t2 = v128.shuffle<f32>(c, e, 0, 4, 1, 5);
+          const t3 = v128.shuffle<f32>(c, e, 2, 6, 3, 7);
+          const o = d + (<usize>kk << 4);
+          v128.store(o, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+          v128.store(o, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 16);
+          v128.store(o, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), 32);
+          v128.store(o, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 48);
+        }
+      }
+      // The tail of a row, and the last panel when kg is not a multiple of 4.
       for (let r = 0; r < 4; r++) {
         const row = m * 4 + r;
-        for (let kk = 0; kk < kd; kk++) {
-          const v: f32 = row < kg ? load<f32>(f32at(w, (g * kg + row) * kd + kk)) : 0;
-          store<f32>(d + ((<usize>(kk * 4 + r)) << 2), v);
+        for (let k2 = kk; k2 < kd; k2++) {
+          const v: f32 = row < kg ? load<f32>(f32at(w, (g * kg + row) * kd + k2)) : 0;
+          store<f32>(d + ((<usize>(k2 * 4 + r)) << 2), v);
         }
       }
     }
