@@ -116,6 +116,19 @@ function packIm2colPanel(xp: usize, dst: usize, table: usize, bases: usize, kc0:
   }
 }
 
+/** Stores the 4x4 transpose of rows a, b, c, e as 4 rows 32 bytes apart (row u = a[u] b[u] c[u] e[u]). */
+// @ts-ignore: decorator
+@inline function transposeStore4x4(d: usize, a: v128, b: v128, c: v128, e: v128): void {
+  const t0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
+  const t2 = v128.shuffle<f32>(c, e, 0, 4, 1, 5);
+  const t3 = v128.shuffle<f32>(c, e, 2, 6, 3, 7);
+  v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+  v128.store(d, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 32);
+  v128.store(d, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), 64);
+  v128.store(d, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 96);
+}
+
 /** Packs W [groups * kg, kd] into 4-row interleaved panels per group (rows past kg are zero).
  *  Runs on every forward, so full panels go 4x4 at a time through a SIMD transpose. */
 function packWeightRows(w: usize, dst: usize, groups: i32, kg: i32, kd: i32): void {
@@ -493,9 +506,24 @@ export function conv2d_backward_weight(x: usize, dy: usize, dw: usize, dbias: us
           const p0 = q0 - i * np;
           let oy = p0 / ow;
           let ox = p0 - oy * ow;
-          for (let q = 0; q < pc; q++) {
+          let q = 0;
+          while (q < pc) {
             const src = f32at(xpad, i * imgStride + oy * sh * wp + ox * sw);
             const d = d0 + (<usize>q << 5);
+            if (sw == 1 && ox + 4 <= ow && q + 4 <= pc) {
+              // Four positions of one output row at once: each tap is 4 consecutive input values,
+              // and two 4x4 transposes turn 8 taps x 4 positions into 4 rows of 8 taps.
+              transposeStore4x4(d, v128.load(f32at(src, o0)), v128.load(f32at(src, o1)), v128.load(f32at(src, o2)), v128.load(f32at(src, o3)));
+              transposeStore4x4(d + 16, v128.load(f32at(src, o4)), v128.load(f32at(src, o5)), v128.load(f32at(src, o6)), v128.load(f32at(src, o7)));
+              q += 4;
+              ox += 4;
+              if (ox == ow) {
+                ox = 0;
+                oy++;
+                if (oy == oh) { oy = 0; i++; }
+              }
+              continue;
+            }
             store<f32>(d, load<f32>(f32at(src, o0)));
             store<f32>(d, load<f32>(f32at(src, o1)), 4);
             store<f32>(d, load<f32>(f32at(src, o2)), 8);
@@ -504,6 +532,7 @@ export function conv2d_backward_weight(x: usize, dy: usize, dw: usize, dbias: us
             store<f32>(d, load<f32>(f32at(src, o5)), 20);
             store<f32>(d, load<f32>(f32at(src, o6)), 24);
             store<f32>(d, load<f32>(f32at(src, o7)), 28);
+            q++;
             ox++;
             if (ox == ow) {
               ox = 0;
