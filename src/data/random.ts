@@ -3,27 +3,9 @@
 // more augmentation numbers never changes the shuffle order, and epoch 7 does not depend on
 // whether epochs 0..6 were run).
 
-/** mulberry32: a small 32-bit PRNG, plenty for shuffles and crop offsets. */
-export class Mulberry32 {
-  private state: number;
+import { Mulberry32 } from '../random.js';
 
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** Uniform in [0, 1), a multiple of 2^-32. */
-  next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /** Uniform integer in [0, n), for 1 <= n <= 2^32. */
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-}
+export { Mulberry32 };
 
 /** murmur3's 32-bit finalizer: a bijective mix. */
 function fmix32(h: number): number {

@@ -25,7 +25,8 @@ function convBn(backend: Backend, c: number, k: number, ks: number, stride: numb
   return new Sequential(backend, [conv, new BatchNorm2d(backend, k)], ['conv', 'bn']);
 }
 
-function bnValues(bn: BatchNorm2d): BnValues {
+/** A BN's eval-mode values, copied out of the backend. */
+export function bnValues(bn: BatchNorm2d): BnValues {
   return {
     gamma: bn.weight.value.toFloat32Array(), beta: bn.bias.value.toFloat32Array(),
     mean: bn.runningMean.toFloat32Array(), var: bn.runningVar.toFloat32Array(), eps: bn.eps,

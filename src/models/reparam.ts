@@ -68,7 +68,7 @@ export interface BranchValues {
 }
 
 /** gamma / sqrt(var + eps) per channel, in float64. */
-function bnScale(bn: BnValues): Float64Array {
+export function bnScale(bn: BnValues): Float64Array {
   const t = new Float64Array(bn.gamma.length);
   for (let o = 0; o < t.length; o++) t[o] = bn.gamma[o] / Math.sqrt(bn.var[o] + bn.eps);
   return t;

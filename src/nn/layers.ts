@@ -8,38 +8,22 @@ import {
 } from '../ops/index.js';
 import { Tensor } from '../tensor.js';
 import { Module, type Parameter } from './module.js';
+import { Mulberry32 } from '../random.js';
 
 /** A seeded generator of uniform values in [0, 1). */
 export type Rng = () => number;
 
-/** mulberry32 with a bulk fill that continues the same sequence (calling the generator once per
- *  value through a closure costs about 3x the inlined loop; a B3 has 123M weights to draw). */
+/** A generator with a bulk fill that continues the same sequence (see Mulberry32.fillUniform). */
 export interface SeededRng extends Rng {
   /** out[i] = (next() * 2 - 1) * bound for every i, exactly as that many calls would give. */
   fillUniform(out: Float32Array, bound: number): void;
 }
 
+/** The library's mulberry32 as a function, for weight initialisation. */
 export function mulberry32(seed: number): SeededRng {
-  let a = seed >>> 0;
-  const next = (() => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }) as SeededRng;
-  next.fillUniform = (out, bound) => {
-    // The same arithmetic on int32 state: every operation below reads its operands modulo 2^32.
-    let s = a | 0;
-    for (let i = 0; i < out.length; i++) {
-      s = (s + 0x6d2b79f5) | 0;
-      let t = s;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296 * 2 - 1) * bound;
-    }
-    a = s >>> 0;
-  };
+  const g = new Mulberry32(seed);
+  const next = (() => g.next()) as SeededRng;
+  next.fillUniform = (out, bound) => g.fillUniform(out, bound);
   return next;
 }
 
@@ -53,12 +37,6 @@ function uniform(backend: Backend, shape: number[], bound: number, rng: Rng | nu
   if ('fillUniform' in rng) (rng as SeededRng).fillUniform(d, bound);
   else for (let i = 0; i < d.length; i++) d[i] = (rng() * 2 - 1) * bound;
   return t;
-}
-
-/** Frees a saved tensor slot and empties it. */
-function drop(t: Tensor | null): null {
-  t?.dispose();
-  return null;
 }
 
 export interface Conv2dConfig {
@@ -237,18 +215,16 @@ export class SEBlock extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    // The inner convs run in eval mode here: this block keeps its own intermediates.
-    const training = this.training;
-    this.down.training = false;
-    this.up.training = false;
+    // The 1x1 convs run as plain ops (their modules only hold the parameters and names): this
+    // block keeps its own intermediates and writes its own backward.
     const pooled = globalAvgPool(x);
-    const h = this.down.forward(pooled);
+    const h = conv2d(pooled, this.down.weight.value, this.down.bias!.value);
     const hr = relu(h);
-    const u = this.up.forward(hr);
+    const u = conv2d(hr, this.up.weight.value, this.up.bias!.value);
     const s = sigmoid(u);
     u.dispose();
     const y = channelScale(x, s);
-    if (training) {
+    if (this.training) {
       this.releaseSaved();
       this.saved = { x, pooled, h, hr, s };
     } else {

@@ -9,7 +9,7 @@
 //   the forward kept, and returns d loss / d x (owned by the caller).
 import type { Backend } from '../backend.js';
 import { addInPlace } from '../ops/index.js';
-import { Tensor, formatShape } from '../tensor.js';
+import { formatShape, type Tensor } from '../tensor.js';
 
 export class Parameter {
   /** Sum of the gradients of every backward since the last zeroGrad(); null before the first. */
@@ -135,20 +135,4 @@ export abstract class Module {
     for (const [, get] of this.bufferList) get().dispose();
     for (const [, m] of this.childList) m.dispose();
   }
-}
-
-/** Replaces a parameter's value by a copy of `data` (same shape), e.g. when loading a state dict. */
-export function setParameterData(p: Parameter, data: Float32Array): void {
-  if (data.length !== p.value.size) {
-    throw new Error(`expected ${p.value.size} values for parameter ${formatShape(p.value.shape)}, got ${data.length}`);
-  }
-  p.value.data.set(data);
-}
-
-/** A fresh tensor with the values of `t` (same backend). */
-export function cloneTensor(t: Tensor): Tensor {
-  const y = Tensor.zeros(t.backend, t.shape);
-  // Views taken after the allocation: allocating may grow WASM memory and detach older views.
-  y.data.set(t.data);
-  return y;
 }

@@ -9,6 +9,20 @@ import { Tensor, formatShape } from '../tensor.js';
 
 export { formatShape };
 
+/** Which gradients a backward computes beyond the weight's (conv2d and linear). */
+export interface BackwardNeeds {
+  /** gradient with respect to the input (default true; false for a network's first layer) */
+  input?: boolean;
+  /** gradient with respect to the bias (default false: RepVGG's convolutions have none) */
+  bias?: boolean;
+}
+
+/** Checks a backward's `needs` and fills in the defaults (input yes, bias no). */
+export function backwardNeeds(op: string, needs: BackwardNeeds): { input: boolean; bias: boolean } {
+  checkKeys(op, 'needs', needs, ['input', 'bias']);
+  return { input: boolOr(op, 'needs.input', needs.input, true), bias: boolOr(op, 'needs.bias', needs.bias, false) };
+}
+
 /**
  * Checks that every named argument is a live Tensor and that all of them live on one backend, which
  * it returns. Null and undefined entries are optional tensors left out (a bias) and are skipped

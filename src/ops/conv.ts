@@ -3,7 +3,8 @@
 import { outSize, type Conv2dShape } from '../backend.js';
 import type { Tensor } from '../tensor.js';
 import {
-  backendOf, boolOr, checkKeys, expectRank, expectShape, formatShape, intPair, positiveInt,
+  backendOf, backwardNeeds, checkKeys, expectRank, expectShape, formatShape, intPair, positiveInt,
+  type BackwardNeeds,
 } from './check.js';
 import { withOutputs } from './outputs.js';
 
@@ -16,13 +17,7 @@ export interface Conv2dOptions {
   groups?: number;
 }
 
-/** Which gradients a backward computes beyond the weight's. */
-export interface BackwardNeeds {
-  /** gradient with respect to the input (default true; false for a network's first layer) */
-  input?: boolean;
-  /** gradient with respect to the bias (default false: RepVGG's convolutions have none) */
-  bias?: boolean;
-}
+export type { BackwardNeeds };
 
 export interface Conv2dGrads {
   dx: Tensor | null;
@@ -31,7 +26,6 @@ export interface Conv2dGrads {
 }
 
 const CONV_OPTIONS = ['stride', 'padding', 'groups'] as const;
-const NEEDS = ['input', 'bias'] as const;
 
 /** Validates x and weight against the options and works out every size the kernels need. */
 export function conv2dShape(op: string, x: Tensor, weight: Tensor, opts: Conv2dOptions = {}): Conv2dShape {
@@ -87,9 +81,7 @@ export function conv2dBackward(x: Tensor, weight: Tensor, dy: Tensor, opts: Conv
   const s = conv2dShape(op, x, weight, opts);
   expectShape(op, 'dy', dy, [s.n, s.k, s.oh, s.ow],
     `it must match conv2d's output for x ${formatShape(x.shape)} and weight ${formatShape(weight.shape)}`);
-  checkKeys(op, 'needs', needs, NEEDS);
-  const needInput = boolOr(op, 'needs.input', needs.input, true);
-  const needBias = boolOr(op, 'needs.bias', needs.bias, false);
+  const { input: needInput, bias: needBias } = backwardNeeds(op, needs);
   return withOutputs(b, (zeros) => {
     const dx = needInput ? zeros(x.shape) : null;
     const dw = zeros(weight.shape);

@@ -1,7 +1,6 @@
 // The fully connected layer (torch.nn.functional.linear), forward and backward.
 import type { Tensor } from '../tensor.js';
-import { backendOf, boolOr, checkKeys, expectRank, expectShape, formatShape } from './check.js';
-import type { BackwardNeeds } from './conv.js';
+import { backendOf, backwardNeeds, expectRank, expectShape, formatShape, type BackwardNeeds } from './check.js';
 import { withOutputs } from './outputs.js';
 
 export interface LinearGrads {
@@ -10,7 +9,6 @@ export interface LinearGrads {
   db: Tensor | null;
 }
 
-const NEEDS = ['input', 'bias'] as const;
 
 /** Checks x [n, in] against weight [out, in]; returns the three sizes. */
 function linearSizes(op: string, x: Tensor, weight: Tensor): { n: number; inF: number; outF: number } {
@@ -46,9 +44,7 @@ export function linearBackward(x: Tensor, weight: Tensor, dy: Tensor, needs: Bac
   const { n, inF, outF } = linearSizes(op, x, weight);
   expectShape(op, 'dy', dy, [n, outF], `it must match linear's output for x ${formatShape(x.shape)} and weight ` +
     formatShape(weight.shape));
-  checkKeys(op, 'needs', needs, NEEDS);
-  const needInput = boolOr(op, 'needs.input', needs.input, true);
-  const needBias = boolOr(op, 'needs.bias', needs.bias, false);
+  const { input: needInput, bias: needBias } = backwardNeeds(op, needs);
   return withOutputs(b, (zeros) => {
     const dx = needInput ? zeros(x.shape) : null;
     const dw = zeros(weight.shape);

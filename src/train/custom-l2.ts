@@ -7,14 +7,10 @@
 // The training loss gets + weightDecay / 2 * sum of L2 over blocks, and those kernels get no
 // ordinary weight decay (the official train script excludes rbr_dense and rbr_1x1 from it).
 import type { BatchNorm2d, Conv2d } from '../nn/layers.js';
+import { bnValues } from '../models/block.js';
+import { bnScale } from '../models/reparam.js';
 import type { RepVGG } from '../models/repvgg.js';
 import { Tensor } from '../tensor.js';
-
-function bnScale(bn: BatchNorm2d): Float64Array {
-  const g = bn.weight.value.toFloat32Array();
-  const v = bn.runningVar.toFloat32Array();
-  return Float64Array.from(g, (gi, i) => gi / Math.sqrt(v[i] + bn.eps));
-}
 
 /** Adds the gradient of weightDecay / 2 * L2 into the kernels' grads; returns that loss term. */
 export function applyCustomL2(model: RepVGG, weightDecay: number): number {
@@ -23,8 +19,8 @@ export function applyCustomL2(model: RepVGG, weightDecay: number): number {
     if (!block.rbrDense || !block.rbr1x1) continue;
     const conv3 = block.rbrDense.at(0) as Conv2d;
     const conv1 = block.rbr1x1.at(0) as Conv2d;
-    const t3 = bnScale(block.rbrDense.at(1) as BatchNorm2d);
-    const t1 = bnScale(block.rbr1x1.at(1) as BatchNorm2d);
+    const t3 = bnScale(bnValues(block.rbrDense.at(1) as BatchNorm2d));
+    const t1 = bnScale(bnValues(block.rbr1x1.at(1) as BatchNorm2d));
     const k3 = conv3.weight.value.toFloat32Array();
     const k1 = conv1.weight.value.toFloat32Array();
     const [out, inPer, kh, kw] = conv3.weight.value.shape;

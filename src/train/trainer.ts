@@ -222,8 +222,9 @@ async function runTraining(backend: Backend, data: { train: BatchLoader; test: B
   }
 
   // The deploy form: converted, evaluated on the same test set; the counts must agree.
+  // The training form was evaluated after the last epoch and has not changed since.
   const deployModel = repvggModelConvert(model);
-  const test = evaluate(model, data.test);
+  const test = progress.history.at(-1)?.test ?? evaluate(model, data.test);
   const deployTest = evaluate(deployModel, data.test);
   events.onDeploy?.({ test, deployTest });
   const imagesPerSecond = trainSeconds > 0 ? trainImages / trainSeconds : 0;

@@ -63,22 +63,6 @@ export class WasmBackend implements Backend {
    *  one forward: reset, run, read peakLiveBytes(). Returns the peak it replaces. */
   resetPeakLiveBytes(): number { return this.allocator.resetPeakLiveBytes(); }
 
-  /** Single-core f32x4 multiply+add rate of this runtime, in GFLOP/s, from a register-resident loop. */
-  measurePeakGflops(seconds = 0.5): number {
-    const iters = 1_000_000;
-    this.kernels.f32x4_peak_muladd(iters, 0.5); // warm-up and tier-up
-    let calls = 0;
-    const t0 = performance.now();
-    let t = t0;
-    while (t - t0 < seconds * 1000) {
-      this.kernels.f32x4_peak_muladd(iters, 0.5 + calls);
-      calls++;
-      t = performance.now();
-    }
-    const flops = calls * iters * 12 * 4 * 2;
-    return flops / ((t - t0) / 1000) / 1e9;
-  }
-
   // ---- conv2d ----
   conv2dForward(s: Conv2dShape, x: Buf, w: Buf, bias: Buf | null, y: Buf): void {
     const k = this.kernels;
