@@ -1,20 +1,23 @@
 // The WASM module's exports: kernels over raw pointers (byte offsets into this module's memory)
-// and sizes. None of them allocates; memory is managed by the TypeScript side.
-export { f32x4_peak_muladd, f32x4_peak_muladd_fed, f32_gemm_4x8_probe } from './gemm';
+// and sizes, one file per op, named as the op is everywhere else (src/ops/<op>.ts,
+// src/backends/*/<op>.ts, test/<op>.test.ts). None of them allocates; memory is managed by the
+// TypeScript side.
 export {
-  conv2d_forward, conv2d_forward_workspace,
+  conv2d, conv2d_workspace,
   conv2d_backward_input, conv2d_backward_input_workspace,
   conv2d_backward_weight, conv2d_backward_weight_workspace,
-} from './conv';
-export { batchnorm_train_forward, batchnorm_eval_forward, batchnorm_backward } from './norm';
-export {
-  relu_forward, relu_backward, add_forward, accumulate, sigmoid_forward, sigmoid_backward,
-  channel_scale_forward, channel_scale_backward,
-} from './elementwise';
-export { global_avg_pool_forward, global_avg_pool_backward, max_pool2d_forward, max_pool2d_backward } from './pool';
-export { linear_forward, linear_backward } from './linear';
-export { softmax_cross_entropy } from './loss';
-export { sgd_step, adamw_step } from './optim';
+} from './conv2d';
+export { batch_norm_train, batch_norm_eval, batch_norm_backward } from './batch_norm';
+export { relu, relu_backward } from './relu';
+export { add, add_in_place } from './add';
+export { sigmoid, sigmoid_backward } from './sigmoid';
+export { channel_scale, channel_scale_backward } from './channel_scale';
+export { global_avg_pool, global_avg_pool_backward } from './global_avg_pool';
+export { max_pool2d, max_pool2d_backward } from './max_pool2d';
+export { linear, linear_backward } from './linear';
+export { softmax_cross_entropy } from './softmax_cross_entropy';
+export { sgd_step } from './sgd';
+export { adamw_step } from './adamw';
 
 /** First byte past the module's static data: the TypeScript allocator starts here. */
 export function heap_base(): usize {

@@ -1,8 +1,7 @@
 // linear: y[n, out] = x[n, in] . w[out, in] + b[out], and its backward. The classifier head is
 // small next to the convolutions, so plain SIMD dot products and axpys serve it.
 
-// @ts-ignore: decorator
-@inline function f32at(p: usize, i: i32): usize { return p + ((<usize>i) << 2); }
+import { f32at, hsum32 } from './util';
 
 function dot(a: usize, b: usize, len: i32): f32 {
   let acc0 = f32x4.splat(0);
@@ -12,8 +11,8 @@ function dot(a: usize, b: usize, len: i32): f32 {
     acc0 = f32x4.add(acc0, f32x4.mul(v128.load(f32at(a, i)), v128.load(f32at(b, i))));
     acc1 = f32x4.add(acc1, f32x4.mul(v128.load(f32at(a, i), 16), v128.load(f32at(b, i), 16)));
   }
-  const acc = f32x4.add(acc0, acc1);
-  let s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+
+  let s = hsum32(f32x4.add(acc0, acc1));
   for (; i < len; i++) s += load<f32>(f32at(a, i)) * load<f32>(f32at(b, i));
   return s;
 }
@@ -26,7 +25,7 @@ function axpy(alpha: f32, x: usize, y: usize, len: i32): void {
   for (; i < len; i++) store<f32>(f32at(y, i), load<f32>(f32at(y, i)) + alpha * load<f32>(f32at(x, i)));
 }
 
-export function linear_forward(x: usize, w: usize, b: usize, y: usize, n: i32, inF: i32, outF: i32): void {
+export function linear(x: usize, w: usize, b: usize, y: usize, n: i32, inF: i32, outF: i32): void {
   for (let i = 0; i < n; i++) {
     const xr = f32at(x, i * inF);
     for (let o = 0; o < outF; o++) {

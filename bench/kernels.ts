@@ -8,7 +8,8 @@ import { writeFileSync } from 'node:fs';
 import { createBackend } from '../src/index.js';
 import type { Backend, Buf, Conv2dShape } from '../src/backend.js';
 import { outSize } from '../src/backend.js';
-import type { WasmBackend, WasmBuf } from '../src/backends/wasm/index.js';
+import type { WasmBackend } from '../src/backends/wasm/index.js';
+import { PeakProbe } from './peak.js';
 import { median, quantile, formatTable, machineLine } from './stats.js';
 
 interface Options { quick: boolean; full: boolean; out?: string }
@@ -45,7 +46,7 @@ class ConvBuffers {
   }
   run(pass: Pass): void {
     const { b, s } = this;
-    if (pass === 'forward') b.conv2dForward(s, this.x, this.w, null, this.y);
+    if (pass === 'forward') b.conv2d(s, this.x, this.w, null, this.y);
     else if (pass === 'backward input') b.conv2dBackwardInput(s, this.y, this.w, this.dx);
     else b.conv2dBackwardWeight(s, this.x, this.y, this.dw, null);
   }
@@ -55,37 +56,6 @@ class ConvBuffers {
 function fillRandom(a: Float32Array): void {
   let s = 12345;
   for (let i = 0; i < a.length; i++) { s = (s * 1103515245 + 12345) >>> 0; a[i] = (s / 2 ** 32) - 0.5; }
-}
-
-/** The ceiling a conv kernel is compared with: the best of three probes run for about `ms` each:
- *  two register-resident f32x4 mul+add loops, and the 4x8 GEMM micro-kernel on L1-resident panels
- *  (which on some cores beats both register loops, so it keeps the percentages honest). */
-class PeakProbe {
-  private readonly kc = 256;
-  private readonly a: Buf; private readonly b: Buf; private readonly c: Buf;
-  constructor(private readonly wasm: WasmBackend) {
-    this.a = wasm.alloc(this.kc * 4); this.b = wasm.alloc(this.kc * 8); this.c = wasm.alloc(32);
-    wasm.view(this.a).fill(0.01); wasm.view(this.b).fill(0.02);
-    for (let i = 0; i < 20; i++) this.sample(5); // tier-up
-  }
-  /** Best GFLOP/s of the three probes, and each one's. */
-  sample(ms: number): { best: number; register: number; micro: number } {
-    const k = this.wasm.kernels;
-    // ~25 GFLOP/s = 25e6 flops per ms: each probe then runs for about `ms`.
-    const flops = ms * 25e6;
-    let register = 0;
-    for (const [probe, perIter] of [[k.f32x4_peak_muladd, 96], [k.f32x4_peak_muladd_fed, 64]] as const) {
-      const iters = Math.max(1000, Math.round(flops / perIter));
-      const t0 = performance.now();
-      probe(iters, 0.5);
-      register = Math.max(register, iters * perIter / (performance.now() - t0) / 1e6);
-    }
-    const iters = Math.max(10, Math.round(flops / (this.kc * 64)));
-    const t0 = performance.now();
-    k.f32_gemm_4x8_probe(iters, this.kc, (this.a as WasmBuf).ptr, (this.b as WasmBuf).ptr, (this.c as WasmBuf).ptr);
-    const micro = iters * this.kc * 64 / (performance.now() - t0) / 1e6;
-    return { best: Math.max(register, micro), register, micro };
-  }
 }
 
 function measureWasm(probe: PeakProbe, bufs: ConvBuffers, pass: Pass, samples: number): { times: number[]; ratios: number[] } {
@@ -109,7 +79,7 @@ function measureWasm(probe: PeakProbe, bufs: ConvBuffers, pass: Pass, samples: n
 export async function runKernelBench(opts: Options): Promise<{ rows: Row[]; peak: number; register: number; micro: number; markdown: string }> {
   const wasm = (await createBackend('wasm-simd')) as WasmBackend;
   const ref = await createBackend('reference');
-  const probe = new PeakProbe(wasm);
+  const probe = PeakProbe.load();
   const peakSamples = Array.from({ length: 15 }, () => probe.sample(40));
   const peak = median(peakSamples.map((p) => p.best));
   const register = median(peakSamples.map((p) => p.register));

@@ -35,7 +35,7 @@ export function convScratchBytes(wasm: WasmBackend, arch: string, batch: number)
   for (const p of planBlocks({ ...REPVGG_VARIANTS[arch], numClasses: CLASSES })) {
     const oh = outSize(h, 3, p.stride, 1);
     for (const [kk, pad] of [[3, 1], [1, 0]]) {
-      const bytes = wasm.kernels.conv2d_forward_workspace(batch, p.inChannels, h, h, p.outChannels, kk, kk, p.stride, p.stride,
+      const bytes = wasm.kernels.conv2d_workspace(batch, p.inChannels, h, h, p.outChannels, kk, kk, p.stride, p.stride,
         pad, pad, p.groups, oh, oh);
       max = Math.max(max, bytes);
     }

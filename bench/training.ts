@@ -37,7 +37,7 @@ export async function runTrainBench(opts: TrainBenchOptions): Promise<Section> {
       const { loss, dlogits } = softmaxCrossEntropy(logits, labels);
       logits.dispose();
       if (!Number.isFinite(loss)) throw new Error(`training bench: loss ${loss}`);
-      model.backward(dlogits).dispose();
+      model.backward(dlogits)?.dispose();
       dlogits.dispose();
       optimizer.step(0);
       model.zeroGrad();

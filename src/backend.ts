@@ -73,21 +73,21 @@ export interface Backend {
 
   // ---- conv2d ----
   /** y[n,k,oh,ow] = sum w * x (+ bias[k]). bias may be null. */
-  conv2dForward(s: Conv2dShape, x: Buf, w: Buf, bias: Buf | null, y: Buf): void;
+  conv2d(s: Conv2dShape, x: Buf, w: Buf, bias: Buf | null, y: Buf): void;
   /** dx = conv2d's gradient with respect to its input (overwrites dx). */
   conv2dBackwardInput(s: Conv2dShape, dy: Buf, w: Buf, dx: Buf): void;
   /** dw (and dbias when not null) = gradients over the whole batch (overwrites both). */
   conv2dBackwardWeight(s: Conv2dShape, x: Buf, dy: Buf, dw: Buf, dbias: Buf | null): void;
 
-  // ---- batch norm 2d (hw = h * w) ----
+  // ---- batch_norm (2d; hw = h * w) ----
   /** Training forward: normalizes with the batch statistics (biased variance), saves mean and
    *  1/sqrt(var + eps) per channel for the backward, and updates the running statistics in place
    *  with PyTorch's convention (running = (1 - momentum) running + momentum batch, unbiased var). */
-  batchNormTrainForward(n: number, c: number, hw: number, x: Buf, gamma: Buf, beta: Buf,
+  batchNormTrain(n: number, c: number, hw: number, x: Buf, gamma: Buf, beta: Buf,
     runningMean: Buf, runningVar: Buf, momentum: number, eps: number,
     y: Buf, saveMean: Buf, saveInvStd: Buf): void;
   /** Eval forward with the running statistics. */
-  batchNormEvalForward(n: number, c: number, hw: number, x: Buf, gamma: Buf, beta: Buf,
+  batchNormEval(n: number, c: number, hw: number, x: Buf, gamma: Buf, beta: Buf,
     runningMean: Buf, runningVar: Buf, eps: number, y: Buf): void;
   /** Training backward: dx, dgamma, dbeta (all overwritten). */
   batchNormBackward(n: number, c: number, hw: number, x: Buf, dy: Buf, gamma: Buf,
@@ -100,7 +100,7 @@ export interface Backend {
   /** y = a + b (the branch sum). Its backward passes dy to both inputs unchanged. */
   add(a: Buf, b: Buf, y: Buf): void;
   /** dst += src: accumulates gradients where a tensor feeds several consumers. */
-  accumulate(dst: Buf, src: Buf): void;
+  addInPlace(dst: Buf, src: Buf): void;
   sigmoid(x: Buf, y: Buf): void;
   /** dx = dy * y * (1 - y), with y the sigmoid's output. */
   sigmoidBackward(y: Buf, dy: Buf, dx: Buf): void;
@@ -114,12 +114,12 @@ export interface Backend {
   /** y[n,c] = mean of x[n,c,:,:]. */
   globalAvgPool(n: number, c: number, hw: number, x: Buf, y: Buf): void;
   globalAvgPoolBackward(n: number, c: number, hw: number, dy: Buf, dx: Buf): void;
-  maxPool2dForward(s: Pool2dShape, x: Buf, y: Buf): void;
+  maxPool2d(s: Pool2dShape, x: Buf, y: Buf): void;
   /** Routes dy to the first maximum of each window (as PyTorch does); overwrites dx. */
   maxPool2dBackward(s: Pool2dShape, x: Buf, dy: Buf, dx: Buf): void;
 
   // ---- linear: x [n, inF], w [outF, inF], b [outF], y [n, outF] ----
-  linearForward(n: number, inF: number, outF: number, x: Buf, w: Buf, b: Buf | null, y: Buf): void;
+  linear(n: number, inF: number, outF: number, x: Buf, w: Buf, b: Buf | null, y: Buf): void;
   /** dx (when not null), dw and db (when not null), all overwritten. */
   linearBackward(n: number, inF: number, outF: number, x: Buf, w: Buf, dy: Buf,
     dx: Buf | null, dw: Buf, db: Buf | null): void;

@@ -12,8 +12,12 @@ export { summarize, formatSummary, archNameOf, MIN_INPUT_SIZE } from './models/s
 export type { ModelSummary, SummaryRow, SummaryOptions, PerForm, ActivationBytes } from './models/summary.js';
 export * from './data/index.js';
 export { Module, Parameter } from './nn/module.js';
-export { Conv2d, BatchNorm2d, ReLU, Linear, GlobalAvgPoolFlatten, SEBlock, Sequential, mulberry32 } from './nn/layers.js';
-export type { Conv2dConfig, Rng } from './nn/layers.js';
+export { Conv2d, BatchNorm2d, ReLU, Linear, GlobalAvgPoolFlatten } from './nn/layers.js';
+export type { Conv2dConfig } from './nn/layers.js';
+export { SEBlock } from './nn/se.js';
+export { Sequential } from './nn/sequential.js';
+export { Mulberry32, mulberry32 } from './random.js';
+export type { Rng, SeededRng } from './random.js';
 export { RepVGGBlock } from './models/block.js';
 export type { BlockConfig } from './models/block.js';
 export {

@@ -38,3 +38,20 @@ export class Mulberry32 {
     this.state = s >>> 0;
   }
 }
+
+/** A seeded generator of uniform values in [0, 1). */
+export type Rng = () => number;
+
+/** A generator with a bulk fill that continues the same sequence (see Mulberry32.fillUniform). */
+export interface SeededRng extends Rng {
+  /** out[i] = (next() * 2 - 1) * bound for every i, exactly as that many calls would give. */
+  fillUniform(out: Float32Array, bound: number): void;
+}
+
+/** The library's mulberry32 as a function, for weight initialisation. */
+export function mulberry32(seed: number): SeededRng {
+  const g = new Mulberry32(seed);
+  const next = (() => g.next()) as SeededRng;
+  next.fillUniform = (out, bound) => g.fillUniform(out, bound);
+  return next;
+}

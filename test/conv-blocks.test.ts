@@ -36,7 +36,7 @@ for (const [n, c, hw, k, ks, st, pad, groups] of CASES) {
     const results = [reference, wasm].map((b) => {
       const [X, W, B, DY] = [x, w, bias, dy].map((a) => upload(b, a));
       const Y = b.alloc(dy.length), DX = b.alloc(x.length), DW = b.alloc(w.length), DB = b.alloc(k);
-      b.conv2dForward(s, X, W, B, Y);
+      b.conv2d(s, X, W, B, Y);
       b.conv2dBackwardInput(s, DY, W, DX);
       b.conv2dBackwardWeight(s, X, DY, DW, DB);
       const out = { y: download(b, Y), dx: download(b, DX), dw: download(b, DW), db: download(b, DB) };

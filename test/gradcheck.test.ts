@@ -104,7 +104,7 @@ for (const b of backends) {
       withBuffers(b, (up, out) => {
         const xB = up(x), wB = up(w), bB = bias ? up(bias) : null, rB = up(r);
         const yB = out(r.length), dxB = out(x.length), dwB = out(w.length), dbB = bias ? out(s.k) : null;
-        b.conv2dForward(s, xB, wB, bB, yB);
+        b.conv2d(s, xB, wB, bB, yB);
         b.conv2dBackwardInput(s, rB, wB, dxB);
         b.conv2dBackwardWeight(s, xB, rB, dwB, dbB);
         assertClose(download(b, yB), f64.conv2d(s, x, w, bias), TOL_FORWARD, `${name}: y`);
@@ -142,9 +142,9 @@ for (const b of backends) {
       const xB = up(x), gB = up(gamma), betaB = up(beta), rmB = up(runMean0), rvB = up(runVar0), rB = up(r);
       const yB = out(x.length), meanB = out(c), invStdB = out(c);
       const dxB = out(x.length), dgB = out(c), dbB = out(c), yEvalB = out(x.length);
-      b.batchNormTrainForward(n, c, hw, xB, gB, betaB, rmB, rvB, momentum, eps, yB, meanB, invStdB);
+      b.batchNormTrain(n, c, hw, xB, gB, betaB, rmB, rvB, momentum, eps, yB, meanB, invStdB);
       b.batchNormBackward(n, c, hw, xB, rB, gB, meanB, invStdB, dxB, dgB, dbB);
-      b.batchNormEvalForward(n, c, hw, xB, gB, betaB, rmB, rvB, eps, yEvalB);
+      b.batchNormEval(n, c, hw, xB, gB, betaB, rmB, rvB, eps, yEvalB);
 
       // forward: output, saved statistics, running statistics (PyTorch's conventions), eval mode
       const ref = f64.batchNormTrain(n, c, hw, x, gamma, beta, eps);
@@ -281,7 +281,7 @@ for (const b of backends) {
       const r = rng.normals(s.n * s.c * s.oh * s.ow);
       withBuffers(b, (up, out) => {
         const xB = up(x), rB = up(r), yB = out(r.length), dxB = out(len);
-        b.maxPool2dForward(s, xB, yB);
+        b.maxPool2d(s, xB, yB);
         b.maxPool2dBackward(s, xB, rB, dxB);
         assertClose(download(b, yB), f64.maxPool2d(s, x), TOL_FORWARD, `${name}: y`);
         assertClose(download(b, dxB), fdGrad((v) => dot(f64.maxPool2d(s, v), r), x), TOL_FINITE_DIFF, `${name}: dx`);
@@ -305,8 +305,8 @@ for (const b of backends) {
       const xB = up(x), wB = up(w), bB = up(bias), rB = up(r);
       const yB = out(n * outF), yNoBiasB = out(n * outF), dxB = out(x.length), dwB = out(w.length), dbB = out(outF);
       const dwOnlyB = out(w.length);
-      b.linearForward(n, inF, outF, xB, wB, bB, yB);
-      b.linearForward(n, inF, outF, xB, wB, null, yNoBiasB);
+      b.linear(n, inF, outF, xB, wB, bB, yB);
+      b.linear(n, inF, outF, xB, wB, null, yNoBiasB);
       b.linearBackward(n, inF, outF, xB, wB, rB, dxB, dwB, dbB);
       b.linearBackward(n, inF, outF, xB, wB, rB, null, dwOnlyB, null); // first layer, no bias
       assertClose(download(b, yB), f64.linear(n, inF, outF, x, w, bias), TOL_FORWARD, `${name}: y`);
@@ -385,7 +385,7 @@ for (const b of backends) {
     }
     withBuffers(b, (up, out) => {
       const xB = up(new Float32Array(len).fill(-3)), yB = out(dy.length), dxB = out(len);
-      b.maxPool2dForward(s, xB, yB);
+      b.maxPool2d(s, xB, yB);
       b.maxPool2dBackward(s, xB, up(dy), dxB);
       assert.equal(Array.from(download(b, yB)), new Array<number>(dy.length).fill(-3), `${name}: y`);
       assert.equal(Array.from(download(b, dxB)), Array.from(expected), `${name}: dx`);

@@ -77,7 +77,7 @@ function conv2d(r: Run, c: FixtureCase<'conv2d'>): void {
   const w = r.input('w');
   const bias = p.bias ? r.input('b') : null;
   const y = r.outLike('y');
-  r.b.conv2dForward(s, x, w, bias, y);
+  r.b.conv2d(s, x, w, bias, y);
   r.check(y, 'y', TOL_FORWARD);
 
   const dy = r.input('dy');
@@ -120,7 +120,7 @@ function batchnormTrain(r: Run, c: FixtureCase<'batchnorm_train'>): void {
   const y = r.outLike('y');
   const saveMean = r.out(ch);
   const saveInvStd = r.out(ch);
-  r.b.batchNormTrainForward(n, ch, hw, x, gamma, beta, runningMean, runningVar, momentum, eps,
+  r.b.batchNormTrain(n, ch, hw, x, gamma, beta, runningMean, runningVar, momentum, eps,
     y, saveMean, saveInvStd);
   r.check(y, 'y', TOL_FORWARD);
   r.check(runningMean, 'runningMeanOut', TOL_RUNNING_STATS, 'runningMean (updated)');
@@ -145,7 +145,7 @@ function batchnormEval(r: Run, c: FixtureCase<'batchnorm_eval'>): void {
   const y = r.outLike('y');
   const runningMean = r.input('runningMean');
   const runningVar = r.input('runningVar');
-  r.b.batchNormEvalForward(n, ch, h * w, x, r.input('gamma'), r.input('beta'), runningMean, runningVar, eps, y);
+  r.b.batchNormEval(n, ch, h * w, x, r.input('gamma'), r.input('beta'), runningMean, runningVar, eps, y);
   r.check(y, 'y', TOL_FORWARD);
   // eval mode leaves the running statistics alone
   assert.equal(r.read(runningMean), r.data('runningMean'), 'runningMean untouched in eval');
@@ -186,7 +186,7 @@ function add(r: Run): void {
   r.check(y, 'y', TOL_FORWARD);
   // accumulate: dst += src gives the same sum
   const dst = r.input('a');
-  r.b.accumulate(dst, bb);
+  r.b.addInPlace(dst, bb);
   r.check(dst, 'y', TOL_FORWARD, 'accumulate(a, b)');
 }
 
@@ -228,7 +228,7 @@ function maxPool2d(r: Run, c: FixtureCase<'max_pool2d'>): void {
   assert.equal(tensor(c, 'y').shape, [s.n, s.c, s.oh, s.ow], 'output shape from outSize vs PyTorch');
   const x = r.input('x');
   const y = r.outLike('y');
-  r.b.maxPool2dForward(s, x, y);
+  r.b.maxPool2d(s, x, y);
   r.check(y, 'y', TOL_FORWARD);
   const dy = r.input('dy');
   const dx = r.outLike('dx');
@@ -243,7 +243,7 @@ function linear(r: Run, c: FixtureCase<'linear'>): void {
   const w = r.input('w');
   const b = bias ? r.input('b') : null;
   const y = r.outLike('y');
-  r.b.linearForward(n, inF, outF, x, w, b, y);
+  r.b.linear(n, inF, outF, x, w, b, y);
   r.check(y, 'y', TOL_FORWARD);
   const dy = r.input('dy');
   const dx = r.outLike('dx');

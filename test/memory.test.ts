@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import type { Backend } from '../src/backend.js';
 import { Allocator, WASM32_MAX_BYTES } from '../src/backends/wasm/allocator.js';
 import {
-  Tensor, WasmOutOfMemoryError, add, addInPlace, batchNorm2d, batchNorm2dBackward, conv2d, conv2dBackward,
+  Tensor, WasmOutOfMemoryError, add, addInPlace, batchNormBackward, batchNormTrain, conv2d, conv2dBackward,
   createBackend, flatten, globalAvgPool, globalAvgPoolBackward, linear, linearBackward, relu, reluBackward,
   reshape, sgdStep, softmaxCrossEntropy, type BatchNormParams, type WasmBackend,
 } from '../src/index.js';
@@ -61,14 +61,13 @@ class Block {
       if (t) temps.push(t);
       return t;
     };
-    const train = { training: true };
 
     // forward
     const y3 = keep(conv2d(x, this.w3, null, { padding: 1 }));
-    const n3 = batchNorm2d(y3, this.bn3, train);
+    const n3 = batchNormTrain(y3, this.bn3);
     const y1 = keep(conv2d(x, this.w1, null));
-    const n1 = batchNorm2d(y1, this.bn1, train);
-    const nId = batchNorm2d(x, this.bnId, train);
+    const n1 = batchNormTrain(y1, this.bn1);
+    const nId = batchNormTrain(x, this.bnId);
     for (const r of [n3, n1, nId]) [r.y, r.saveMean, r.saveInvStd].forEach(keep);
     const sum = keep(add(keep(add(n3.y, n1.y)), nId.y));
     const out = keep(relu(sum));
@@ -84,9 +83,9 @@ class Block {
     const dPooled = keep(reshape(fc.dx!, pooled.shape));
     const dOut = keep(globalAvgPoolBackward(dPooled, out.shape));
     const dSum = keep(reluBackward(sum, dOut)); // the sum's gradient goes to each branch unchanged
-    const g3 = batchNorm2dBackward(y3, dSum, this.bn3.weight, n3.saveMean, n3.saveInvStd);
-    const g1 = batchNorm2dBackward(y1, dSum, this.bn1.weight, n1.saveMean, n1.saveInvStd);
-    const gId = batchNorm2dBackward(x, dSum, this.bnId.weight, nId.saveMean, nId.saveInvStd);
+    const g3 = batchNormBackward(y3, dSum, this.bn3.weight, n3.saveMean, n3.saveInvStd);
+    const g1 = batchNormBackward(y1, dSum, this.bn1.weight, n1.saveMean, n1.saveInvStd);
+    const gId = batchNormBackward(x, dSum, this.bnId.weight, nId.saveMean, nId.saveInvStd);
     for (const g of [g3, g1, gId]) [g.dx, g.dweight, g.dbias].forEach(keep);
     const c3 = conv2dBackward(x, this.w3, g3.dx, { padding: 1 });
     const c1 = conv2dBackward(x, this.w1, g1.dx);

@@ -34,6 +34,7 @@ for (const backend of backends) {
     const model = new RepVGG(backend, { ...smallConfig(), init: false });
     loadStateDict(model, trainFile.tensors);
     model.train();
+    model.inputGrad = true; // this test checks d loss / d input too
     const xs = smallTensor('train.x');
     const x = Tensor.from(backend, xs.data, xs.shape);
 
@@ -43,7 +44,7 @@ for (const backend of backends) {
     const { loss, dlogits } = softmaxCrossEntropy(logits, small.train_labels);
     const lossErr = Math.abs(loss - small.train_loss) / Math.abs(small.train_loss);
     check(lossErr, TOL_LOSS, `loss ${loss} vs ${small.train_loss}`);
-    const dx = model.backward(dlogits);
+    const dx = model.backward(dlogits)!;
     for (const t of [logits, dlogits]) t.dispose();
 
     const dxErr = relErr(dx.toFloat32Array(), smallTensor('train.dx').data);

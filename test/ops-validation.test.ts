@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import type { Backend, Conv2dShape, Pool2dShape } from '../src/backend.js';
 import { createBackend, type WasmBackend } from '../src/index.js';
 import {
-  Tensor, adamwStep, add, addInPlace, batchNorm2d, batchNorm2dBackward, channelScale, channelScaleBackward,
+  Tensor, adamwStep, add, addInPlace, batchNormBackward, batchNormEval, batchNormTrain, channelScale, channelScaleBackward,
   conv2d, conv2dBackward, flatten, globalAvgPool, globalAvgPoolBackward, linear, linearBackward, maxPool2d,
   maxPool2dBackward, relu, reluBackward, reshape, sgdStep, sigmoid, sigmoidBackward, softmaxCrossEntropy,
 } from '../src/index.js';
@@ -179,40 +179,43 @@ function bnParams(c: number, b: Backend = ref) {
   };
 }
 
-test('batchNorm2d: parameter shapes, rank, mode, momentum, eps, one value per channel, aliasing', () => {
+test('batchNormTrain / batchNormEval: parameter shapes, rank, momentum, eps, one value per channel, aliasing', () => {
   const x = rand([2, 8, 3, 3]);
   const p = bnParams(8);
-  throwsWith(() => batchNorm2d(x, { ...p, runningVar: rand([4]) }, { training: true }),
-    [/^batchNorm2d: runningVar has shape \[4\] but x \[2,8,3,3\] has 8 channels \(expected \[8\]\)/]);
-  throwsWith(() => batchNorm2d(x, { ...p, weight: rand([8, 1]) }, { training: false }), [/batchNorm2d: weight has shape \[8,1\]/]);
-  throwsWith(() => batchNorm2d(rand([2, 8]), p, { training: true }), [/batchNorm2d: x must be 4-D \[n, c, h, w\], got shape \[2,8\]/]);
-  throwsWith(() => batchNorm2d(x, p, {} as never), [/batchNorm2d: opts\.training must be true or false, got undefined/], TypeError);
-  throwsWith(() => batchNorm2d(x, p, undefined as never), [/opts\.training must be true or false/], TypeError);
-  throwsWith(() => batchNorm2d(x, p, { training: true, momentum: 1.5 }), [/batchNorm2d: momentum must be a finite number in \[0, 1\], got 1\.5/], RangeError);
-  throwsWith(() => batchNorm2d(x, p, { training: true, momentum: -0.1 }), [/momentum .* got -0\.1/], RangeError);
-  throwsWith(() => batchNorm2d(x, p, { training: true, momentum: NaN }), [/momentum .* got NaN/], RangeError);
-  throwsWith(() => batchNorm2d(x, p, { training: false, eps: 0 }), [/batchNorm2d: eps must be a finite number > 0, got 0/], RangeError);
-  throwsWith(() => batchNorm2d(x, p, { training: false, eps: -1e-5 }), [/eps .* got -0\.00001/], RangeError);
-  throwsWith(() => batchNorm2d(x, p, { training: true, epsilon: 1e-3 } as never), [/batchNorm2d: unknown key "epsilon" in opts/], TypeError);
-  throwsWith(() => batchNorm2d(x, { ...p, gamma: p.weight } as never, { training: true }), [/batchNorm2d: unknown key "gamma" in p/], TypeError);
-  throwsWith(() => batchNorm2d(x, { ...p, runningMean: undefined } as never, { training: true }), [/batchNorm2d: runningMean must be a Tensor, got undefined/], TypeError);
-  throwsWith(() => batchNorm2d(rand([1, 8, 1, 1]), p, { training: true }),
-    [/batchNorm2d: expected more than 1 value per channel when training, got x \[1,8,1,1\]/]);
-  assert.equal(batchNorm2d(rand([1, 8, 1, 1]), p, { training: false }).y.shape, [1, 8, 1, 1], 'eval mode has no such limit');
-  assert.equal(batchNorm2d(rand([2, 8, 1, 1]), p, { training: true }).y.shape, [2, 8, 1, 1]);
-  throwsWith(() => batchNorm2d(x, { ...p, runningVar: p.runningMean }, { training: true }),
-    [/batchNorm2d: runningMean and runningVar are the same tensor/]);
+  throwsWith(() => batchNormTrain(x, { ...p, runningVar: rand([4]) }),
+    [/^batchNormTrain: runningVar has shape \[4\] but x \[2,8,3,3\] has 8 channels \(expected \[8\]\)/]);
+  throwsWith(() => batchNormEval(x, { ...p, weight: rand([8, 1]) }), [/batchNormEval: weight has shape \[8,1\]/]);
+  throwsWith(() => batchNormTrain(rand([2, 8]), p), [/batchNormTrain: x must be 4-D \[n, c, h, w\], got shape \[2,8\]/]);
+  throwsWith(() => batchNormEval(rand([2, 8]), p), [/batchNormEval: x must be 4-D \[n, c, h, w\], got shape \[2,8\]/]);
+  throwsWith(() => batchNormTrain(x, p, { training: true } as never), [/batchNormTrain: unknown key "training" in opts/], TypeError);
+  throwsWith(() => batchNormEval(x, p, { momentum: 0.1 } as never), [/batchNormEval: unknown key "momentum" in opts/], TypeError);
+  throwsWith(() => batchNormTrain(x, p, { momentum: 1.5 }), [/batchNormTrain: momentum must be a finite number in \[0, 1\], got 1\.5/], RangeError);
+  throwsWith(() => batchNormTrain(x, p, { momentum: -0.1 }), [/momentum .* got -0\.1/], RangeError);
+  throwsWith(() => batchNormTrain(x, p, { momentum: NaN }), [/momentum .* got NaN/], RangeError);
+  throwsWith(() => batchNormEval(x, p, { eps: 0 }), [/batchNormEval: eps must be a finite number > 0, got 0/], RangeError);
+  throwsWith(() => batchNormEval(x, p, { eps: -1e-5 }), [/eps .* got -0\.00001/], RangeError);
+  throwsWith(() => batchNormTrain(x, p, { eps: 0 }), [/batchNormTrain: eps must be a finite number > 0, got 0/], RangeError);
+  throwsWith(() => batchNormTrain(x, p, { epsilon: 1e-3 } as never), [/batchNormTrain: unknown key "epsilon" in opts/], TypeError);
+  throwsWith(() => batchNormTrain(x, { ...p, gamma: p.weight } as never), [/batchNormTrain: unknown key "gamma" in p/], TypeError);
+  throwsWith(() => batchNormTrain(x, { ...p, runningMean: undefined } as never), [/batchNormTrain: runningMean must be a Tensor, got undefined/], TypeError);
+  throwsWith(() => batchNormEval(x, undefined as never), [/batchNormEval: p must be \{weight, bias, runningMean, runningVar\}, got undefined/], TypeError);
+  throwsWith(() => batchNormTrain(rand([1, 8, 1, 1]), p),
+    [/batchNormTrain: expected more than 1 value per channel when training, got x \[1,8,1,1\]/]);
+  assert.equal(batchNormEval(rand([1, 8, 1, 1]), p).shape, [1, 8, 1, 1], 'eval mode has no such limit');
+  assert.equal(batchNormTrain(rand([2, 8, 1, 1]), p).y.shape, [2, 8, 1, 1]);
+  throwsWith(() => batchNormTrain(x, { ...p, runningVar: p.runningMean }),
+    [/batchNormTrain: runningMean and runningVar are the same tensor/]);
 });
 
-test('batchNorm2dBackward: saved statistics required, shapes checked', () => {
+test('batchNormBackward: saved statistics required, shapes checked', () => {
   const x = rand([2, 4, 3, 3]);
   const p = bnParams(4);
-  const f = batchNorm2d(x, p, { training: true });
-  throwsWith(() => batchNorm2dBackward(x, rand([2, 4, 3, 3]), p.weight, null, null), [/batchNorm2dBackward: saveMean and saveInvStd are null/, /training: true/], TypeError);
-  throwsWith(() => batchNorm2dBackward(x, rand([2, 4, 3, 2]), p.weight, f.saveMean, f.saveInvStd),
-    [/^batchNorm2dBackward: dy has shape \[2,4,3,2\] but x has shape \[2,4,3,3\]/]);
-  throwsWith(() => batchNorm2dBackward(x, rand([2, 4, 3, 3]), rand([3]), f.saveMean, f.saveInvStd), [/batchNorm2dBackward: weight has shape \[3\] but x \[2,4,3,3\] has 4 channels/]);
-  throwsWith(() => batchNorm2dBackward(x, rand([2, 4, 3, 3]), p.weight, rand([5]), f.saveInvStd), [/saveMean has shape \[5\]/]);
+  const f = batchNormTrain(x, p);
+  throwsWith(() => batchNormBackward(x, rand([2, 4, 3, 3]), p.weight, null as never, null as never), [/batchNormBackward: saveMean and saveInvStd are required/, /batchNormTrain/], TypeError);
+  throwsWith(() => batchNormBackward(x, rand([2, 4, 3, 2]), p.weight, f.saveMean, f.saveInvStd),
+    [/^batchNormBackward: dy has shape \[2,4,3,2\] but x has shape \[2,4,3,3\]/]);
+  throwsWith(() => batchNormBackward(x, rand([2, 4, 3, 3]), rand([3]), f.saveMean, f.saveInvStd), [/batchNormBackward: weight has shape \[3\] but x \[2,4,3,3\] has 4 channels/]);
+  throwsWith(() => batchNormBackward(x, rand([2, 4, 3, 3]), p.weight, rand([5]), f.saveInvStd), [/saveMean has shape \[5\]/]);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -364,7 +367,7 @@ test('failed calls leak nothing: validation happens before allocation, and outpu
   assert.ok(b.liveBytes() > live, 'the bad weight itself is live');
   const afterWeight = b.liveBytes();
   assert.throws(() => conv2dBackward(x, w, Tensor.zeros(b, [2, 8, 5, 5])));
-  assert.throws(() => batchNorm2d(x, bnParams(4, b), { training: true, momentum: 2 }));
+  assert.throws(() => batchNormTrain(x, bnParams(4, b), { momentum: 2 }));
   assert.ok(b.liveBytes() > afterWeight);
 
   // A backend whose weight-gradient kernel fails after dx, dw and db were allocated.
@@ -402,7 +405,7 @@ test('conv2d and conv2dBackward give exactly what the backend gives (both backen
     const bdx = b.alloc(x.size);
     const bdw = b.alloc(w.size);
     const bdb = b.alloc(6);
-    b.conv2dForward(s, bx, bw, bb, by);
+    b.conv2d(s, bx, bw, bb, by);
     b.conv2dBackwardInput(s, bdy, bw, bdx);
     b.conv2dBackwardWeight(s, bx, bdy, bdw, bdb);
     same(y, download(b, by), `${b.name} conv2d y`);
@@ -413,7 +416,7 @@ test('conv2d and conv2dBackward give exactly what the backend gives (both backen
   }
 });
 
-test('batchNorm2d (train and eval) and its backward give exactly what the backend gives', () => {
+test('batchNormTrain, batchNormEval and batchNormBackward give exactly what the backend gives', () => {
   for (const b of backends) {
     const [n, c, h, w] = [2, 3, 4, 5];
     const xs = rng.normals(n * c * h * w, 2, 1);
@@ -422,24 +425,24 @@ test('batchNorm2d (train and eval) and its backward give exactly what the backen
     const dys = rng.normals(n * c * h * w);
     const x = Tensor.from(b, xs, [n, c, h, w]);
     const p = { weight: Tensor.from(b, gs, [c]), bias: Tensor.from(b, betas, [c]), runningMean: Tensor.zeros(b, [c]), runningVar: Tensor.fill(b, [c], 1) };
-    const f = batchNorm2d(x, p, { training: true, momentum: 0.2, eps: 1e-3 });
-    const e = batchNorm2d(x, p, { training: false, eps: 1e-3 });
-    const g = batchNorm2dBackward(x, Tensor.from(b, dys, [n, c, h, w]), p.weight, f.saveMean, f.saveInvStd);
+    const f = batchNormTrain(x, p, { momentum: 0.2, eps: 1e-3 });
+    const e = batchNormEval(x, p, { eps: 1e-3 });
+    const g = batchNormBackward(x, Tensor.from(b, dys, [n, c, h, w]), p.weight, f.saveMean, f.saveInvStd);
 
     const [bx, bg, bbeta, bdy] = [xs, gs, betas, dys].map((d) => upload(b, d));
     const rm = b.alloc(c);
     const rv = upload(b, new Float32Array(c).fill(1));
     const [y, sm, si, ye, dx, dg, db] = [x.size, c, c, x.size, x.size, c, c].map((len) => b.alloc(len));
-    b.batchNormTrainForward(n, c, h * w, bx, bg, bbeta, rm, rv, 0.2, 1e-3, y, sm, si);
-    b.batchNormEvalForward(n, c, h * w, bx, bg, bbeta, rm, rv, 1e-3, ye);
+    b.batchNormTrain(n, c, h * w, bx, bg, bbeta, rm, rv, 0.2, 1e-3, y, sm, si);
+    b.batchNormEval(n, c, h * w, bx, bg, bbeta, rm, rv, 1e-3, ye);
     b.batchNormBackward(n, c, h * w, bx, bdy, bg, sm, si, dx, dg, db);
     same(f.y, download(b, y), `${b.name} bn y`);
     same(f.saveMean!, download(b, sm), `${b.name} bn saveMean`);
     same(f.saveInvStd!, download(b, si), `${b.name} bn saveInvStd`);
     same(p.runningMean, download(b, rm), `${b.name} bn runningMean (updated in place)`);
     same(p.runningVar, download(b, rv), `${b.name} bn runningVar (updated in place)`);
-    same(e.y, download(b, ye), `${b.name} bn eval y`);
-    assert.is(e.saveMean, null);
+    same(e, download(b, ye), `${b.name} bn eval y`);
+    assert.equal(e.shape, x.shape, "eval returns just the normalized tensor");
     same(g.dx, download(b, dx), `${b.name} bn dx`);
     same(g.dweight, download(b, dg), `${b.name} bn dweight`);
     same(g.dbias, download(b, db), `${b.name} bn dbias`);
@@ -483,7 +486,7 @@ test('element-wise ops and channelScale give exactly what the backend gives', ()
     same(g.ds, download(b, ds), `${b.name} channelScaleBackward ds`);
     assert.equal(g.ds.shape, [n, c, 1, 1], 'ds has the shape of s');
     assert.equal(channelScaleBackward(a, sFlat, t).ds.shape, [n, c]);
-    b.accumulate(ba, bb);
+    b.addInPlace(ba, bb);
     addInPlace(a, t);
     same(a, download(b, ba), `${b.name} addInPlace`);
     for (const buf of [ba, bb, bsc, r, ds]) b.free(buf);
@@ -507,7 +510,7 @@ test('pooling and linear give exactly what the backend gives', () => {
     const ps: Pool2dShape = { n: 2, c: 3, h: 7, w: 7, kh: 3, kw: 3, sh: 2, sw: 2, ph: 1, pw: 1, oh: 4, ow: 4 };
     const mp = maxPool2d(x, { kernelSize: 3, stride: 2, padding: 1 });
     const bmp = b.alloc(2 * 3 * 16);
-    b.maxPool2dForward(ps, bx, bmp);
+    b.maxPool2d(ps, bx, bmp);
     same(mp, download(b, bmp), `${b.name} maxPool2d`);
     const mdx = b.alloc(xs.length);
     b.maxPool2dBackward(ps, bx, bmp, mdx);
@@ -523,7 +526,7 @@ test('pooling and linear give exactly what the backend gives', () => {
     const g = linearBackward(lx, lw, Tensor.from(b, dys, [2, 4]), { bias: true });
     const [blx, blw, blb, bdy] = [ls, wls, bls, dys].map((d) => upload(b, d));
     const [by, bdx, bdw, bdb] = [8, 10, 20, 4].map((len) => b.alloc(len));
-    b.linearForward(2, 5, 4, blx, blw, blb, by);
+    b.linear(2, 5, 4, blx, blw, blb, by);
     b.linearBackward(2, 5, 4, blx, blw, bdy, bdx, bdw, bdb);
     same(y, download(b, by), `${b.name} linear`);
     same(g.dx!, download(b, bdx), `${b.name} linear dx`);

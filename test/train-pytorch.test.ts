@@ -199,7 +199,7 @@ function runCase(backend: Backend, name: string, override?: Override): StepError
       const logits = model.forward(x);
       const { loss, dlogits } = softmaxCrossEntropy(logits, batch.labels, { labelSmoothing: spec.label_smoothing });
       logits.dispose();
-      model.backward(dlogits).dispose();
+      model.backward(dlogits)?.dispose();
       dlogits.dispose();
       x.dispose();
       const penalty = spec.custom_l2 ? applyCustomL2(model, spec.weight_decay) : 0;

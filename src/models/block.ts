@@ -5,8 +5,11 @@
 import type { Backend } from '../backend.js';
 import { addInPlace } from '../ops/index.js';
 import type { Tensor } from '../tensor.js';
-import { BatchNorm2d, Conv2d, ReLU, SEBlock, Sequential, mulberry32, type Rng } from '../nn/layers.js';
+import { BatchNorm2d, Conv2d, ReLU } from '../nn/layers.js';
 import { Module } from '../nn/module.js';
+import { SEBlock } from '../nn/se.js';
+import { Sequential } from '../nn/sequential.js';
+import { mulberry32, type Rng } from '../random.js';
 import { equivalentKernelBias, type BnValues, type KernelBias } from './reparam.js';
 
 export interface BlockConfig {
@@ -39,9 +42,7 @@ export class RepVGGBlock extends Module {
   rbrIdentity: BatchNorm2d | null = null;
   rbrReparam: Conv2d | null = null;
   readonly se: SEBlock | null;
-  private readonly nonlinearity: ReLU;
-  /** The branch sum, kept for the SE backward. */
-  private savedSum: Tensor | null = null;
+  readonly nonlinearity: ReLU;
 
   /** `rng` null: weights start at zero (they are about to be overwritten). */
   constructor(backend: Backend, readonly cfg: BlockConfig, rng: Rng | null = mulberry32(0)) {
@@ -53,7 +54,9 @@ export class RepVGGBlock extends Module {
     if (c % groups !== 0 || k % groups !== 0) {
       throw new Error(`RepVGGBlock: groups=${groups} must divide in_channels=${c} and out_channels=${k}`);
     }
-    // Registered in the official order (se, then the branches), so state dicts list keys as PyTorch's do.
+    // Registered in the official order (nonlinearity, se, then the branches), so state dicts list
+    // keys as PyTorch's do (the ReLU has no parameters, so it adds no keys).
+    this.nonlinearity = this.addModule('nonlinearity', new ReLU(backend));
     this.se = cfg.useSE ? this.addModule('se', new SEBlock(backend, k, Math.floor(k / 16), rng)) : null;
     if (cfg.deploy) {
       this.rbrReparam = this.addModule('rbr_reparam',
@@ -63,16 +66,14 @@ export class RepVGGBlock extends Module {
       this.rbrDense = this.addModule('rbr_dense', convBn(backend, c, k, 3, stride, 1, groups, rng));
       this.rbr1x1 = this.addModule('rbr_1x1', convBn(backend, c, k, 1, stride, 0, groups, rng));
     }
-    // The ReLU has no parameters; it is not a named child (the official one is not in the state dict either).
-    this.nonlinearity = new ReLU(backend);
   }
 
   get deploy(): boolean { return this.rbrReparam !== null; }
 
-  override train(mode = true): this {
-    super.train(mode);
-    this.nonlinearity.train(mode);
-    return this;
+  /** Every branch sees the block's input. (The identity BN's input gradient is always computed: it
+   *  only exists inside a stage, where the input needs its gradient.) */
+  protected override propagateInputGrad(on: boolean): void {
+    for (const m of [this.rbrDense, this.rbr1x1, this.rbrReparam]) if (m) m.inputGrad = on;
   }
 
   forward(x: Tensor): Tensor {
@@ -84,75 +85,47 @@ export class RepVGGBlock extends Module {
       // The branch outputs are not needed by any backward (each BN keeps its own input): the sum
       // is built into the first and the others are freed at once.
       sum = this.rbrDense!.forward(x);
-      const one = this.rbr1x1!.forward(x);
-      addInPlace(sum, one);
-      one.dispose();
-      if (this.rbrIdentity) {
-        const id = this.rbrIdentity.forward(x);
-        addInPlace(sum, id);
-        id.dispose();
+      for (const branch of [this.rbr1x1!, this.rbrIdentity]) {
+        if (!branch) continue;
+        const out = branch.forward(x);
+        addInPlace(sum, out);
+        out.dispose();
       }
     }
-    let pre = sum;
-    if (this.se) {
-      pre = this.se.forward(sum);
-      if (this.training) this.savedSum = sum;
-      else sum.dispose();
+    if (!this.se) {
+      const y = this.nonlinearity.forward(sum);
+      sum.dispose(); // the ReLU's backward uses its output
+      return y;
     }
+    const pre = this.se.forward(sum);
+    this.save(null, [sum]); // the SE keeps the sum (its input) by reference
     const y = this.nonlinearity.forward(pre);
-    pre.dispose(); // ReLU's backward uses its output
+    pre.dispose();
     return y;
   }
 
-  backward(dy: Tensor): Tensor {
+  backward(dy: Tensor): Tensor | null {
     let g = this.nonlinearity.backward(dy);
     if (this.se) {
-      const g2 = this.se.backward(g);
+      // The SE reads the branch sum (its input), which this block saved: released right after.
+      const gs = this.withSaved(() => this.se!.backward(g));
       g.dispose();
-      g = g2;
-      this.savedSum?.dispose();
-      this.savedSum = null;
+      g = gs;
     }
-    let dx: Tensor;
+    let dx: Tensor | null;
     if (this.rbrReparam) {
       dx = this.rbrReparam.backward(g);
     } else {
       dx = this.rbrDense!.backward(g);
-      const d1 = this.rbr1x1!.backward(g);
-      addInPlace(dx, d1);
-      d1.dispose();
-      if (this.rbrIdentity) {
-        const di = this.rbrIdentity.backward(g);
-        addInPlace(dx, di);
-        di.dispose();
+      for (const branch of [this.rbr1x1!, this.rbrIdentity]) {
+        if (!branch) continue;
+        const d = branch.backward(g);
+        if (dx && d) addInPlace(dx, d);
+        d?.dispose();
       }
     }
     g.dispose();
     return dx;
-  }
-
-  override releaseSaved(): void {
-    super.releaseSaved();
-    this.nonlinearity.releaseSaved();
-    this.savedSum?.dispose();
-    this.savedSum = null;
-  }
-
-  /**
-   * Forward again for a backward under gradient checkpointing: the same batch gives the same batch
-   * statistics, so the outputs are identical; the running statistics (already updated by the first
-   * forward) are put back as they were, so they are updated once per step, as without checkpointing.
-   */
-  recomputeForward(x: Tensor): Tensor {
-    const bns = this.namedModules().map(([, m]) => m).filter((m): m is BatchNorm2d => m instanceof BatchNorm2d);
-    const saved = bns.map((bn) => ({ mean: bn.runningMean.toFloat32Array(), var: bn.runningVar.toFloat32Array(), n: bn.numBatchesTracked }));
-    const y = this.forward(x);
-    bns.forEach((bn, i) => {
-      bn.runningMean.data.set(saved[i].mean);
-      bn.runningVar.data.set(saved[i].var);
-      bn.numBatchesTracked = saved[i].n;
-    });
-    return y;
   }
 
   /** The 3x3 kernel and bias this block is equivalent to in eval mode (the official
@@ -183,6 +156,7 @@ export class RepVGGBlock extends Module {
     conv.weight.value.data.set(kernel);
     conv.bias!.value.data.set(bias);
     conv.train(this.training);
+    conv.inputGrad = this.inputGrad;
     this.releaseSaved();
     this.rbrDense!.dispose();
     this.rbr1x1!.dispose();
@@ -195,6 +169,7 @@ export class RepVGGBlock extends Module {
    *  official module order has it after switch_to_deploy. */
   private replaceBranches(conv: Conv2d): void {
     this.rbrReparam = conv;
-    this.setModules(this.se ? [['se', this.se], ['rbr_reparam', conv]] : [['rbr_reparam', conv]]);
+    const se: [string, Module][] = this.se ? [['se', this.se]] : [];
+    this.setModules([['nonlinearity', this.nonlinearity], ...se, ['rbr_reparam', conv]]);
   }
 }

@@ -2,8 +2,9 @@
 // from 3 channels), stages 1-4 (first block stride 2), global average pool, linear classifier.
 // Names as the official code: stage0, stage1.0, ..., gap, linear.
 import type { Backend } from '../backend.js';
-import { GlobalAvgPoolFlatten, Linear, mulberry32 } from '../nn/layers.js';
-import { Module } from '../nn/module.js';
+import { GlobalAvgPoolFlatten, Linear } from '../nn/layers.js';
+import { Sequential } from '../nn/sequential.js';
+import { mulberry32 } from '../random.js';
 import type { Tensor } from '../tensor.js';
 import { RepVGGBlock } from './block.js';
 
@@ -68,7 +69,10 @@ export function stageWidths(wm: readonly number[]): number[] {
 }
 
 export interface BlockPlan {
+  /** official dotted name: stage0, stage1.0, ... */
   name: string;
+  /** 0 for stage0, 1-4 for the stages */
+  stage: number;
   inChannels: number;
   outChannels: number;
   stride: number;
@@ -80,12 +84,12 @@ export function planBlocks(cfg: RepVGGConfig): BlockPlan[] {
   checkConfig(cfg);
   const widths = stageWidths(cfg.widthMultiplier);
   const groupsOf = (idx: number) => cfg.overrideGroupsMap?.[idx] ?? 1;
-  const plan: BlockPlan[] = [{ name: 'stage0', inChannels: cfg.inChannels ?? 3, outChannels: widths[0], stride: 2, groups: 1 }];
+  const plan: BlockPlan[] = [{ name: 'stage0', stage: 0, inChannels: cfg.inChannels ?? 3, outChannels: widths[0], stride: 2, groups: 1 }];
   let inPlanes = widths[0];
   let idx = 1;
   for (let s = 0; s < 4; s++) {
     for (let b = 0; b < cfg.numBlocks[s]; b++) {
-      plan.push({ name: `stage${s + 1}.${b}`, inChannels: inPlanes, outChannels: widths[s + 1], stride: b === 0 ? 2 : 1, groups: groupsOf(idx) });
+      plan.push({ name: `stage${s + 1}.${b}`, stage: s + 1, inChannels: inPlanes, outChannels: widths[s + 1], stride: b === 0 ? 2 : 1, groups: groupsOf(idx) });
       inPlanes = widths[s + 1];
       idx++;
     }
@@ -114,21 +118,17 @@ function checkConfig(cfg: RepVGGConfig): void {
   if (!Number.isInteger(inC) || inC < 1) throw new Error(`RepVGG: inChannels must be a positive integer, got ${inC}`);
 }
 
-export class RepVGG extends Module {
+/**
+ * The network: a Sequential of stage0 (a block), stage1..stage4 (Sequentials of blocks), gap and
+ * linear, so the dotted names are exactly the official ones and activations are kept the one way
+ * Sequential keeps them. By default the backward does not compute the gradient of the input image
+ * (set `inputGrad = true` for it).
+ */
+export class RepVGG extends Sequential {
   readonly config: Required<Omit<RepVGGConfig, 'overrideGroupsMap' | 'init'>> & { overrideGroupsMap: Record<number, number> };
   readonly blocks: RepVGGBlock[] = [];
   readonly gap: GlobalAvgPoolFlatten;
   readonly linear: Linear;
-  /** Outputs of each block in a training forward: inputs of the next block, freed in backward. */
-  private activations: Tensor[] = [];
-  /**
-   * Gradient checkpointing (the official use_checkpoint): a training forward keeps only each
-   * block's output; the block's internals are recomputed in the backward. Same results, less
-   * memory, about one more forward of compute.
-   */
-  gradientCheckpointing = false;
-  /** The network input of the last training forward (the caller's; needed to recompute stage0). */
-  private input: Tensor | null = null;
 
   constructor(backend: Backend, cfg: RepVGGConfig) {
     super(backend);
@@ -139,88 +139,37 @@ export class RepVGG extends Module {
       deploy: cfg.deploy ?? false, seed: cfg.seed ?? 0,
     };
     const rng = cfg.init === false ? null : mulberry32(this.config.seed);
-    // Children are registered as stage0, stage1 (holding 0, 1, ...), ... so the dotted names are
-    // exactly the official ones.
-    const stages: Stage[] = [0, 1, 2, 3, 4].map(() => new Stage(backend));
+    // Blocks are made in plan order (the order the weights are drawn in), then grouped by stage.
     for (const p of plan) {
-      const block = new RepVGGBlock(backend, { ...p, useSE: this.config.useSE, deploy: this.config.deploy }, rng);
-      this.blocks.push(block);
-      if (p.name === 'stage0') this.addModule('stage0', block);
-      else stages[Number(p.name[5])].add(p.name.split('.')[1], block);
+      this.blocks.push(new RepVGGBlock(backend, { ...p, useSE: this.config.useSE, deploy: this.config.deploy }, rng));
     }
-    for (let s = 1; s <= 4; s++) this.addModule(`stage${s}`, stages[s]);
-    this.gap = this.addModule('gap', new GlobalAvgPoolFlatten(backend));
-    this.linear = this.addModule('linear', new Linear(backend, plan[plan.length - 1].outChannels, this.config.numClasses, rng));
+    this.append(this.blocks[0], 'stage0');
+    for (let s = 1; s <= 4; s++) {
+      const stage = new Sequential(backend);
+      plan.forEach((p, i) => { if (p.stage === s) stage.append(this.blocks[i]); });
+      this.append(stage, `stage${s}`);
+    }
+    this.gap = new GlobalAvgPoolFlatten(backend);
+    this.append(this.gap, 'gap');
+    this.linear = new Linear(backend, plan[plan.length - 1].outChannels, this.config.numClasses, rng);
+    this.append(this.linear, 'linear');
+    this.inputGrad = false;
   }
 
   /** x [n, inChannels, h, w] (h, w >= 32 keeps every stage non-empty) -> logits [n, classes]. */
-  forward(x: Tensor): Tensor {
+  override forward(x: Tensor): Tensor {
     if (x.shape.length !== 4 || x.shape[1] !== this.config.inChannels) {
       throw new Error(`RepVGG.forward: expected x [n, ${this.config.inChannels}, h, w], got [${x.shape.join(',')}]`);
     }
-    this.releaseSaved();
-    if (this.training) this.input = x;
-    let cur = x;
-    for (const block of this.blocks) {
-      const next = block.forward(cur);
-      if (this.training && this.gradientCheckpointing) block.releaseSaved();
-      if (cur !== x) {
-        if (this.training) this.activations.push(cur);
-        else cur.dispose();
-      }
-      cur = next;
-    }
-    const pooled = this.gap.forward(cur);
-    if (this.training) this.activations.push(cur);
-    else cur.dispose();
-    const logits = this.linear.forward(pooled);
-    if (this.training) this.activations.push(pooled);
-    else pooled.dispose();
-    return logits;
+    return super.forward(x);
   }
 
-  /** dlogits -> d loss / d x; parameter gradients accumulate into each parameter's grad. */
-  backward(dlogits: Tensor): Tensor {
-    if (this.activations.length !== this.blocks.length + 1) {
-      throw new Error('RepVGG.backward: call forward in training mode first');
-    }
-    const pooled = this.activations.pop()!;
-    let g = this.linear.backward(dlogits);
-    pooled.dispose();
-    const last = this.activations.pop()!;
-    let g2 = this.gap.backward(g);
-    g.dispose();
-    g = g2;
-    // Block i's input is activations[i - 1] (the network input for i = 0); its output is
-    // activations[i], or `last` for the final block.
-    for (let i = this.blocks.length - 1; i >= 0; i--) {
-      const block = this.blocks[i];
-      let recomputed: Tensor | null = null;
-      if (this.gradientCheckpointing) {
-        recomputed = block.recomputeForward(i === 0 ? this.input! : this.activations[i - 1]);
-        // The kept output is identical to the recomputed one (which the block's ReLU now holds) and
-        // the next block's backward is done with it: free it now rather than after this backward,
-        // or the block's largest tensor is held twice at the peak.
-        (i === this.blocks.length - 1 ? last : this.activations[i]).dispose();
-      }
-      g2 = block.backward(g);
-      recomputed?.dispose();
-      g.dispose();
-      g = g2;
-      if (i === this.blocks.length - 1) last.dispose();
-      else this.activations[i].dispose();
-    }
-    this.activations = [];
-    this.input = null;
-    return g;
-  }
-
-  override releaseSaved(): void {
-    super.releaseSaved();
-    for (const t of this.activations) t.dispose();
-    this.activations = [];
-    this.input = null;
-  }
+  /**
+   * Gradient checkpointing (the official use_checkpoint): a training forward keeps only each
+   * block's output; the block's internals are recomputed in the backward.
+   */
+  get gradientCheckpointing(): boolean { return this.checkpoint; }
+  set gradientCheckpointing(on: boolean) { this.checkpoint = on; }
 
   get deploy(): boolean {
     return this.blocks.every((b) => b.deploy);
@@ -231,13 +180,6 @@ export class RepVGG extends Module {
     for (const b of this.blocks) b.switchToDeploy();
     return this;
   }
-}
-
-/** A ModuleList-like holder so that blocks are named stage1.0, stage1.1, ... */
-class Stage extends Module {
-  add(name: string, m: Module): void { this.addModule(name, m); }
-  forward(): Tensor { throw new Error('a stage is run block by block by RepVGG'); }
-  backward(): Tensor { throw new Error('a stage is run block by block by RepVGG'); }
 }
 
 export interface CreateOptions {
@@ -277,6 +219,7 @@ export function repvggModelConvert(model: RepVGG, opts: { inPlace?: boolean } = 
   copy.linear.weight.value.data.set(model.linear.weight.value.data);
   copy.linear.bias.value.data.set(model.linear.bias.value.data);
   copy.train(model.training);
+  copy.inputGrad = model.inputGrad;
   return copy;
 }
 

@@ -53,7 +53,7 @@ export function backendOf(op: string, tensors: Record<string, Tensor | null | un
 }
 
 /** Throws unless `t` has as many dimensions as `layout` names ("[n, c, h, w]"); returns its shape. */
-export function expectRank(op: string, name: string, t: Tensor, rank: number, layout: string): readonly number[] {
+export function expectRank(op: string, name: string, t: { readonly shape: readonly number[] }, rank: number, layout: string): readonly number[] {
   if (t.shape.length !== rank) {
     throw new Error(`${op}: ${name} must be ${rank}-D ${layout}, got shape ${formatShape(t.shape)}`);
   }
@@ -167,4 +167,19 @@ export function describe(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
   if (v !== null && typeof v === 'object') return v.constructor?.name ?? 'object';
   return String(v);
+}
+
+/** Checks that param, grad and every state tensor share one shape and are distinct tensors. */
+export function checkState(op: string, tensors: Record<string, Tensor>): void {
+  const entries = Object.entries(tensors);
+  const [firstName, first] = entries[0];
+  for (const [name, t] of entries.slice(1)) expectSameShape(op, firstName, first, name, t);
+  expectDistinct(op, tensors);
+}
+
+/** An options object is required (its fields are checked by the caller). */
+export function requireOpts(op: string, opts: unknown, required: string): void {
+  if (opts == null || typeof opts !== 'object') {
+    throw new TypeError(`${op}: opts must be an object with ${required}, got ${describe(opts)}`);
+  }
 }

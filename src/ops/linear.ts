@@ -29,7 +29,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
   if (bias) expectShape(op, 'bias', bias, [outF], `weight has ${outF} output features`);
   return withOutputs(b, (zeros) => {
     const y = zeros([n, outF]);
-    b.linearForward(n, inF, outF, x.buf, weight.buf, bias ? bias.buf : null, y.buf);
+    b.linear(n, inF, outF, x.buf, weight.buf, bias ? bias.buf : null, y.buf);
     return y;
   });
 }

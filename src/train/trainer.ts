@@ -192,8 +192,7 @@ async function runTraining(backend: Backend, data: { train: BatchLoader; test: B
         x.dispose();
         throw new NonFiniteLossError(epoch, batch.index, loss, checkpointPath && progress.epoch > 0 ? checkpointPath : null);
       }
-      const dx = model.backward(dlogits);
-      dx.dispose();
+      model.backward(dlogits)?.dispose(); // null: the image needs no gradient
       dlogits.dispose();
       x.dispose();
       // The custom L2 term's gradient joins the backward's before the step.

@@ -1,14 +1,19 @@
 // The reference backend: plain TypeScript loops over Float32Arrays. It is the oracle in the tests
-// and the fallback where WASM SIMD is missing. The kernels live in one module per domain (each
-// backward beside its forward); this file owns the memory and wires the kernels to `Backend`.
+// and the fallback where WASM SIMD is missing. The kernels live in one module per op (each
+// backward beside its forward; the file stems are the ops' names); this file owns the memory and wires the kernels to `Backend`.
 import type { AdamWOptions, Backend, Buf, Conv2dShape, Pool2dShape, SgdOptions } from '../../backend.js';
-import { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from './conv.js';
-import { accumulate, add, channelScale, channelScaleBackward, relu, reluBackward, sigmoid, sigmoidBackward } from './elementwise.js';
-import { linearBackward, linearForward } from './linear.js';
-import { softmaxCrossEntropy } from './loss.js';
-import { batchNormBackward, batchNormEvalForward, batchNormTrainForward } from './norm.js';
-import { adamwStep, sgdStep } from './optim.js';
-import { globalAvgPool, globalAvgPoolBackward, maxPool2dBackward, maxPool2dForward } from './pool.js';
+import * as adamw from './adamw.js';
+import * as addOp from './add.js';
+import * as batchNorm from './batch_norm.js';
+import * as channelScaleOp from './channel_scale.js';
+import * as conv from './conv2d.js';
+import * as gap from './global_avg_pool.js';
+import * as linearOp from './linear.js';
+import * as maxPool from './max_pool2d.js';
+import * as reluOp from './relu.js';
+import * as sgd from './sgd.js';
+import * as sigmoidOp from './sigmoid.js';
+import * as xent from './softmax_cross_entropy.js';
 
 /** Largest buffer `alloc` accepts, in float32 elements (4 GiB). */
 export const MAX_ALLOC_LENGTH = 2 ** 30;
@@ -93,119 +98,119 @@ export class ReferenceBackend implements Backend {
 
   // ---- conv2d ----
 
-  conv2dForward(s: Conv2dShape, x: Buf, w: Buf, bias: Buf | null, y: Buf): void {
-    const f = 'conv2dForward';
-    conv2dForward(s, this.arr(x, f), this.arr(w, f), this.opt(bias, f), this.arr(y, f));
+  conv2d(s: Conv2dShape, x: Buf, w: Buf, bias: Buf | null, y: Buf): void {
+    const f = 'conv2d';
+    conv.conv2d(s, this.arr(x, f), this.arr(w, f), this.opt(bias, f), this.arr(y, f));
   }
   conv2dBackwardInput(s: Conv2dShape, dy: Buf, w: Buf, dx: Buf): void {
     const f = 'conv2dBackwardInput';
-    conv2dBackwardInput(s, this.arr(dy, f), this.arr(w, f), this.arr(dx, f));
+    conv.conv2dBackwardInput(s, this.arr(dy, f), this.arr(w, f), this.arr(dx, f));
   }
   conv2dBackwardWeight(s: Conv2dShape, x: Buf, dy: Buf, dw: Buf, dbias: Buf | null): void {
     const f = 'conv2dBackwardWeight';
-    conv2dBackwardWeight(s, this.arr(x, f), this.arr(dy, f), this.arr(dw, f), this.opt(dbias, f));
+    conv.conv2dBackwardWeight(s, this.arr(x, f), this.arr(dy, f), this.arr(dw, f), this.opt(dbias, f));
   }
 
-  // ---- batch norm ----
+  // ---- batch_norm ----
 
-  batchNormTrainForward(n: number, c: number, hw: number, x: Buf, gamma: Buf, beta: Buf,
+  batchNormTrain(n: number, c: number, hw: number, x: Buf, gamma: Buf, beta: Buf,
     runningMean: Buf, runningVar: Buf, momentum: number, eps: number,
     y: Buf, saveMean: Buf, saveInvStd: Buf): void {
-    const f = 'batchNormTrainForward';
-    batchNormTrainForward(n, c, hw, this.arr(x, f), this.arr(gamma, f), this.arr(beta, f),
+    const f = 'batchNormTrain';
+    batchNorm.batchNormTrain(n, c, hw, this.arr(x, f), this.arr(gamma, f), this.arr(beta, f),
       this.arr(runningMean, f), this.arr(runningVar, f), momentum, eps,
       this.arr(y, f), this.arr(saveMean, f), this.arr(saveInvStd, f));
   }
-  batchNormEvalForward(n: number, c: number, hw: number, x: Buf, gamma: Buf, beta: Buf,
+  batchNormEval(n: number, c: number, hw: number, x: Buf, gamma: Buf, beta: Buf,
     runningMean: Buf, runningVar: Buf, eps: number, y: Buf): void {
-    const f = 'batchNormEvalForward';
-    batchNormEvalForward(n, c, hw, this.arr(x, f), this.arr(gamma, f), this.arr(beta, f),
+    const f = 'batchNormEval';
+    batchNorm.batchNormEval(n, c, hw, this.arr(x, f), this.arr(gamma, f), this.arr(beta, f),
       this.arr(runningMean, f), this.arr(runningVar, f), eps, this.arr(y, f));
   }
   batchNormBackward(n: number, c: number, hw: number, x: Buf, dy: Buf, gamma: Buf,
     saveMean: Buf, saveInvStd: Buf, dx: Buf, dgamma: Buf, dbeta: Buf): void {
     const f = 'batchNormBackward';
-    batchNormBackward(n, c, hw, this.arr(x, f), this.arr(dy, f), this.arr(gamma, f),
+    batchNorm.batchNormBackward(n, c, hw, this.arr(x, f), this.arr(dy, f), this.arr(gamma, f),
       this.arr(saveMean, f), this.arr(saveInvStd, f), this.arr(dx, f), this.arr(dgamma, f), this.arr(dbeta, f));
   }
 
-  // ---- element-wise ----
+  // ---- relu, add, sigmoid, channel_scale ----
 
   relu(x: Buf, y: Buf): void {
-    relu(this.arr(x, 'relu'), this.arr(y, 'relu'));
+    reluOp.relu(this.arr(x, 'relu'), this.arr(y, 'relu'));
   }
   reluBackward(x: Buf, dy: Buf, dx: Buf): void {
     const f = 'reluBackward';
-    reluBackward(this.arr(x, f), this.arr(dy, f), this.arr(dx, f));
+    reluOp.reluBackward(this.arr(x, f), this.arr(dy, f), this.arr(dx, f));
   }
   add(a: Buf, b: Buf, y: Buf): void {
-    add(this.arr(a, 'add'), this.arr(b, 'add'), this.arr(y, 'add'));
+    addOp.add(this.arr(a, 'add'), this.arr(b, 'add'), this.arr(y, 'add'));
   }
-  accumulate(dst: Buf, src: Buf): void {
-    accumulate(this.arr(dst, 'accumulate'), this.arr(src, 'accumulate'));
+  addInPlace(dst: Buf, src: Buf): void {
+    addOp.addInPlace(this.arr(dst, 'addInPlace'), this.arr(src, 'addInPlace'));
   }
   sigmoid(x: Buf, y: Buf): void {
-    sigmoid(this.arr(x, 'sigmoid'), this.arr(y, 'sigmoid'));
+    sigmoidOp.sigmoid(this.arr(x, 'sigmoid'), this.arr(y, 'sigmoid'));
   }
   sigmoidBackward(y: Buf, dy: Buf, dx: Buf): void {
     const f = 'sigmoidBackward';
-    sigmoidBackward(this.arr(y, f), this.arr(dy, f), this.arr(dx, f));
+    sigmoidOp.sigmoidBackward(this.arr(y, f), this.arr(dy, f), this.arr(dx, f));
   }
   channelScale(n: number, c: number, hw: number, x: Buf, s: Buf, y: Buf): void {
     const f = 'channelScale';
-    channelScale(n, c, hw, this.arr(x, f), this.arr(s, f), this.arr(y, f));
+    channelScaleOp.channelScale(n, c, hw, this.arr(x, f), this.arr(s, f), this.arr(y, f));
   }
   channelScaleBackward(n: number, c: number, hw: number, x: Buf, s: Buf, dy: Buf, dx: Buf, ds: Buf): void {
     const f = 'channelScaleBackward';
-    channelScaleBackward(n, c, hw, this.arr(x, f), this.arr(s, f), this.arr(dy, f), this.arr(dx, f), this.arr(ds, f));
+    channelScaleOp.channelScaleBackward(n, c, hw, this.arr(x, f), this.arr(s, f), this.arr(dy, f), this.arr(dx, f), this.arr(ds, f));
   }
 
-  // ---- pooling ----
+  // ---- global_avg_pool, max_pool2d ----
 
   globalAvgPool(n: number, c: number, hw: number, x: Buf, y: Buf): void {
-    globalAvgPool(n, c, hw, this.arr(x, 'globalAvgPool'), this.arr(y, 'globalAvgPool'));
+    gap.globalAvgPool(n, c, hw, this.arr(x, 'globalAvgPool'), this.arr(y, 'globalAvgPool'));
   }
   globalAvgPoolBackward(n: number, c: number, hw: number, dy: Buf, dx: Buf): void {
     const f = 'globalAvgPoolBackward';
-    globalAvgPoolBackward(n, c, hw, this.arr(dy, f), this.arr(dx, f));
+    gap.globalAvgPoolBackward(n, c, hw, this.arr(dy, f), this.arr(dx, f));
   }
-  maxPool2dForward(s: Pool2dShape, x: Buf, y: Buf): void {
-    maxPool2dForward(s, this.arr(x, 'maxPool2dForward'), this.arr(y, 'maxPool2dForward'));
+  maxPool2d(s: Pool2dShape, x: Buf, y: Buf): void {
+    maxPool.maxPool2d(s, this.arr(x, 'maxPool2d'), this.arr(y, 'maxPool2d'));
   }
   maxPool2dBackward(s: Pool2dShape, x: Buf, dy: Buf, dx: Buf): void {
     const f = 'maxPool2dBackward';
-    maxPool2dBackward(s, this.arr(x, f), this.arr(dy, f), this.arr(dx, f));
+    maxPool.maxPool2dBackward(s, this.arr(x, f), this.arr(dy, f), this.arr(dx, f));
   }
 
   // ---- linear ----
 
-  linearForward(n: number, inF: number, outF: number, x: Buf, w: Buf, b: Buf | null, y: Buf): void {
-    const f = 'linearForward';
-    linearForward(n, inF, outF, this.arr(x, f), this.arr(w, f), this.opt(b, f), this.arr(y, f));
+  linear(n: number, inF: number, outF: number, x: Buf, w: Buf, b: Buf | null, y: Buf): void {
+    const f = 'linear';
+    linearOp.linear(n, inF, outF, this.arr(x, f), this.arr(w, f), this.opt(b, f), this.arr(y, f));
   }
   linearBackward(n: number, inF: number, outF: number, x: Buf, w: Buf, dy: Buf,
     dx: Buf | null, dw: Buf, db: Buf | null): void {
     const f = 'linearBackward';
-    linearBackward(n, inF, outF, this.arr(x, f), this.arr(w, f), this.arr(dy, f),
+    linearOp.linearBackward(n, inF, outF, this.arr(x, f), this.arr(w, f), this.arr(dy, f),
       this.opt(dx, f), this.arr(dw, f), this.opt(db, f));
   }
 
-  // ---- loss ----
+  // ---- softmax_cross_entropy ----
 
   softmaxCrossEntropy(n: number, classes: number, logits: Buf, labels: Int32Array,
     smoothing: number, dlogits: Buf): number {
     const f = 'softmaxCrossEntropy';
-    return softmaxCrossEntropy(n, classes, this.arr(logits, f), labels, smoothing, this.arr(dlogits, f));
+    return xent.softmaxCrossEntropy(n, classes, this.arr(logits, f), labels, smoothing, this.arr(dlogits, f));
   }
 
-  // ---- optimizers ----
+  // ---- sgd, adamw ----
 
   sgdStep(param: Buf, grad: Buf, momentumBuf: Buf, o: SgdOptions): void {
     const f = 'sgdStep';
-    sgdStep(this.arr(param, f), this.arr(grad, f), this.arr(momentumBuf, f), o);
+    sgd.sgdStep(this.arr(param, f), this.arr(grad, f), this.arr(momentumBuf, f), o);
   }
   adamwStep(param: Buf, grad: Buf, m: Buf, v: Buf, o: AdamWOptions): void {
     const f = 'adamwStep';
-    adamwStep(this.arr(param, f), this.arr(grad, f), this.arr(m, f), this.arr(v, f), o);
+    adamw.adamwStep(this.arr(param, f), this.arr(grad, f), this.arr(m, f), this.arr(v, f), o);
   }
 }

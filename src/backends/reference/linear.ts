@@ -1,6 +1,6 @@
 // Fully connected layer: x [n, inF], w [outF, inF], b [outF], y [n, outF]; y = x w^T + b.
 
-export function linearForward(n: number, inF: number, outF: number, x: Float32Array, w: Float32Array,
+export function linear(n: number, inF: number, outF: number, x: Float32Array, w: Float32Array,
   b: Float32Array | null, y: Float32Array): void {
   for (let i = 0; i < n; i++) {
     const xRow = i * inF;

@@ -1,9 +1,23 @@
-// The WASM SIMD backend: buffers live in the kernel module's linear memory and every method is one
-// call into assembly/ with pointers and sizes. Scratch space (packed panels for the convolutions,
-// labels for the loss) comes from the same pool and goes back to it after the call.
+// The WASM SIMD backend: buffers live in the kernel module's linear memory and every op is one
+// call into assembly/ with pointers and sizes, through a glue file named like the op (conv2d.ts,
+// relu.ts, ...). Scratch space (packed panels for the convolutions, labels for the loss) comes
+// from the same pool and goes back to it after the call.
 import type { AdamWOptions, Backend, Buf, Conv2dShape, Pool2dShape, SgdOptions } from '../../backend.js';
 import { Allocator } from './allocator.js';
+import type { WasmContext } from './context.js';
 import type { KernelExports } from './exports.js';
+import * as adamw from './adamw.js';
+import * as addOp from './add.js';
+import * as batchNorm from './batch_norm.js';
+import * as channelScaleOp from './channel_scale.js';
+import * as conv from './conv2d.js';
+import * as gap from './global_avg_pool.js';
+import * as linearOp from './linear.js';
+import * as maxPool from './max_pool2d.js';
+import * as reluOp from './relu.js';
+import * as sgd from './sgd.js';
+import * as sigmoidOp from './sigmoid.js';
+import * as xent from './softmax_cross_entropy.js';
 import { instantiateKernels, type WasmSource } from './load.js';
 
 export type { WasmSource } from './load.js';
@@ -16,13 +30,10 @@ export class WasmBuf implements Buf {
   constructor(readonly ptr: number, readonly length: number, readonly size: number, readonly owner: WasmBackend) {}
 }
 
+/** 4 GiB of float32: more cannot exist in wasm32. */
 const MAX_FLOATS = 2 ** 30;
 
-function shapeArgs(s: Conv2dShape): number[] {
-  return [s.n, s.c, s.h, s.w, s.k, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.groups, s.oh, s.ow];
-} // 4 GiB of float32: more cannot exist in wasm32
-
-export class WasmBackend implements Backend {
+export class WasmBackend implements Backend, WasmContext {
   readonly name = 'wasm-simd' as const;
   private readonly allocator: Allocator;
   private f32 = new Float32Array(0);
@@ -63,114 +74,68 @@ export class WasmBackend implements Backend {
    *  one forward: reset, run, read peakLiveBytes(). Returns the peak it replaces. */
   resetPeakLiveBytes(): number { return this.allocator.resetPeakLiveBytes(); }
 
-  // ---- conv2d ----
-  conv2dForward(s: Conv2dShape, x: Buf, w: Buf, bias: Buf | null, y: Buf): void {
-    const k = this.kernels;
-    const ws = this.scratchBytes(k.conv2d_forward_workspace(...shapeArgs(s)));
-    try {
-      k.conv2d_forward(this.p(x), this.p(w), bias ? this.p(bias) : 0, this.p(y), s.n, s.c, s.h, s.w, s.k,
-        s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.groups, s.oh, s.ow, ws.ptr);
-    } finally {
-      this.free(ws);
-    }
-  }
-
-  conv2dBackwardInput(s: Conv2dShape, dy: Buf, w: Buf, dx: Buf): void {
-    const k = this.kernels;
-    const ws = this.scratchBytes(k.conv2d_backward_input_workspace(...shapeArgs(s)));
-    try {
-      k.conv2d_backward_input(this.p(dy), this.p(w), this.p(dx), s.n, s.c, s.h, s.w, s.k,
-        s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.groups, s.oh, s.ow, ws.ptr);
-    } finally {
-      this.free(ws);
-    }
-  }
-
+  // ---- ops: one line each, the glue is in the op's own file ----
+  conv2d(s: Conv2dShape, x: Buf, w: Buf, bias: Buf | null, y: Buf): void { conv.conv2d(this, s, x, w, bias, y); }
+  conv2dBackwardInput(s: Conv2dShape, dy: Buf, w: Buf, dx: Buf): void { conv.conv2dBackwardInput(this, s, dy, w, dx); }
   conv2dBackwardWeight(s: Conv2dShape, x: Buf, dy: Buf, dw: Buf, dbias: Buf | null): void {
-    const k = this.kernels;
-    const ws = this.scratchBytes(k.conv2d_backward_weight_workspace(...shapeArgs(s)));
-    try {
-      k.conv2d_backward_weight(this.p(x), this.p(dy), this.p(dw), dbias ? this.p(dbias) : 0, s.n, s.c, s.h, s.w, s.k,
-        s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.groups, s.oh, s.ow, ws.ptr);
-    } finally {
-      this.free(ws);
-    }
+    conv.conv2dBackwardWeight(this, s, x, dy, dw, dbias);
   }
-
-  // ---- batch norm ----
-  batchNormTrainForward(n: number, c: number, hw: number, x: Buf, gamma: Buf, beta: Buf, runningMean: Buf, runningVar: Buf,
+  batchNormTrain(n: number, c: number, hw: number, x: Buf, gamma: Buf, beta: Buf, runningMean: Buf, runningVar: Buf,
     momentum: number, eps: number, y: Buf, saveMean: Buf, saveInvStd: Buf): void {
-    this.kernels.batchnorm_train_forward(this.p(x), this.p(gamma), this.p(beta), this.p(runningMean), this.p(runningVar),
-      this.p(y), this.p(saveMean), this.p(saveInvStd), n, c, hw, momentum, eps);
+    batchNorm.batchNormTrain(this, n, c, hw, x, gamma, beta, runningMean, runningVar, momentum, eps, y, saveMean, saveInvStd);
   }
-
-  batchNormEvalForward(n: number, c: number, hw: number, x: Buf, gamma: Buf, beta: Buf, runningMean: Buf, runningVar: Buf,
+  batchNormEval(n: number, c: number, hw: number, x: Buf, gamma: Buf, beta: Buf, runningMean: Buf, runningVar: Buf,
     eps: number, y: Buf): void {
-    this.kernels.batchnorm_eval_forward(this.p(x), this.p(gamma), this.p(beta), this.p(runningMean), this.p(runningVar),
-      this.p(y), n, c, hw, eps);
+    batchNorm.batchNormEval(this, n, c, hw, x, gamma, beta, runningMean, runningVar, eps, y);
   }
-
   batchNormBackward(n: number, c: number, hw: number, x: Buf, dy: Buf, gamma: Buf, saveMean: Buf, saveInvStd: Buf,
     dx: Buf, dgamma: Buf, dbeta: Buf): void {
-    this.kernels.batchnorm_backward(this.p(x), this.p(dy), this.p(gamma), this.p(saveMean), this.p(saveInvStd),
-      this.p(dx), this.p(dgamma), this.p(dbeta), n, c, hw);
+    batchNorm.batchNormBackward(this, n, c, hw, x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta);
   }
-
-  // ---- element-wise ----
-  relu(x: Buf, y: Buf): void { this.kernels.relu_forward(this.p(x), this.p(y), x.length); }
-  reluBackward(x: Buf, dy: Buf, dx: Buf): void { this.kernels.relu_backward(this.p(x), this.p(dy), this.p(dx), x.length); }
-  add(a: Buf, b: Buf, y: Buf): void { this.kernels.add_forward(this.p(a), this.p(b), this.p(y), a.length); }
-  accumulate(dst: Buf, src: Buf): void { this.kernels.accumulate(this.p(dst), this.p(src), dst.length); }
-  sigmoid(x: Buf, y: Buf): void { this.kernels.sigmoid_forward(this.p(x), this.p(y), x.length); }
-  sigmoidBackward(y: Buf, dy: Buf, dx: Buf): void { this.kernels.sigmoid_backward(this.p(y), this.p(dy), this.p(dx), y.length); }
+  relu(x: Buf, y: Buf): void { reluOp.relu(this, x, y); }
+  reluBackward(x: Buf, dy: Buf, dx: Buf): void { reluOp.reluBackward(this, x, dy, dx); }
+  add(a: Buf, b: Buf, y: Buf): void { addOp.add(this, a, b, y); }
+  addInPlace(dst: Buf, src: Buf): void { addOp.addInPlace(this, dst, src); }
+  sigmoid(x: Buf, y: Buf): void { sigmoidOp.sigmoid(this, x, y); }
+  sigmoidBackward(y: Buf, dy: Buf, dx: Buf): void { sigmoidOp.sigmoidBackward(this, y, dy, dx); }
   channelScale(n: number, c: number, hw: number, x: Buf, s: Buf, y: Buf): void {
-    this.kernels.channel_scale_forward(this.p(x), this.p(s), this.p(y), n, c, hw);
+    channelScaleOp.channelScale(this, n, c, hw, x, s, y);
   }
   channelScaleBackward(n: number, c: number, hw: number, x: Buf, s: Buf, dy: Buf, dx: Buf, ds: Buf): void {
-    this.kernels.channel_scale_backward(this.p(x), this.p(s), this.p(dy), this.p(dx), this.p(ds), n, c, hw);
+    channelScaleOp.channelScaleBackward(this, n, c, hw, x, s, dy, dx, ds);
   }
-
-  // ---- pooling ----
-  globalAvgPool(n: number, c: number, hw: number, x: Buf, y: Buf): void {
-    this.kernels.global_avg_pool_forward(this.p(x), this.p(y), n * c, hw);
-  }
+  globalAvgPool(n: number, c: number, hw: number, x: Buf, y: Buf): void { gap.globalAvgPool(this, n, c, hw, x, y); }
   globalAvgPoolBackward(n: number, c: number, hw: number, dy: Buf, dx: Buf): void {
-    this.kernels.global_avg_pool_backward(this.p(dy), this.p(dx), n * c, hw);
+    gap.globalAvgPoolBackward(this, n, c, hw, dy, dx);
   }
-  maxPool2dForward(s: Pool2dShape, x: Buf, y: Buf): void {
-    this.kernels.max_pool2d_forward(this.p(x), this.p(y), s.n * s.c, s.h, s.w, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.oh, s.ow);
-  }
-  maxPool2dBackward(s: Pool2dShape, x: Buf, dy: Buf, dx: Buf): void {
-    this.kernels.max_pool2d_backward(this.p(x), this.p(dy), this.p(dx), s.n * s.c, s.h, s.w, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.oh, s.ow);
-  }
-
-  // ---- linear ----
-  linearForward(n: number, inF: number, outF: number, x: Buf, w: Buf, b: Buf | null, y: Buf): void {
-    this.kernels.linear_forward(this.p(x), this.p(w), b ? this.p(b) : 0, this.p(y), n, inF, outF);
+  maxPool2d(s: Pool2dShape, x: Buf, y: Buf): void { maxPool.maxPool2d(this, s, x, y); }
+  maxPool2dBackward(s: Pool2dShape, x: Buf, dy: Buf, dx: Buf): void { maxPool.maxPool2dBackward(this, s, x, dy, dx); }
+  linear(n: number, inF: number, outF: number, x: Buf, w: Buf, b: Buf | null, y: Buf): void {
+    linearOp.linear(this, n, inF, outF, x, w, b, y);
   }
   linearBackward(n: number, inF: number, outF: number, x: Buf, w: Buf, dy: Buf, dx: Buf | null, dw: Buf, db: Buf | null): void {
-    this.kernels.linear_backward(this.p(x), this.p(w), this.p(dy), dx ? this.p(dx) : 0, this.p(dw), db ? this.p(db) : 0, n, inF, outF);
+    linearOp.linearBackward(this, n, inF, outF, x, w, dy, dx, dw, db);
   }
-
-  // ---- loss ----
   softmaxCrossEntropy(n: number, classes: number, logits: Buf, labels: Int32Array, smoothing: number, dlogits: Buf): number {
-    const lab = this.alloc(n);
+    return xent.softmaxCrossEntropy(this, n, classes, logits, labels, smoothing, dlogits);
+  }
+  sgdStep(param: Buf, grad: Buf, momentumBuf: Buf, o: SgdOptions): void { sgd.sgdStep(this, param, grad, momentumBuf, o); }
+  adamwStep(param: Buf, grad: Buf, m: Buf, v: Buf, o: AdamWOptions): void { adamw.adamwStep(this, param, grad, m, v, o); }
+
+  // ---- WasmContext: what the glue files use ----
+  ptr(buf: Buf): number { return this.own(buf, 'kernel call').ptr; }
+  ptrOrNull(buf: Buf | null): number { return buf === null ? 0 : this.ptr(buf); }
+
+  withScratch<T>(bytes: number, body: (ptr: number) => T): T {
+    const { ptr, size } = this.allocator.alloc(Math.max(Math.ceil(bytes / 4), 1) * 4);
     try {
-      const p = this.p(lab);
-      this.heapI32().set(labels.subarray(0, n), p >>> 2);
-      return this.kernels.softmax_cross_entropy(this.p(logits), p, this.p(dlogits), n, classes, smoothing);
+      return body(ptr);
     } finally {
-      this.free(lab);
+      this.allocator.free(ptr, size);
     }
   }
 
-  // ---- optimizers ----
-  sgdStep(param: Buf, grad: Buf, momentumBuf: Buf, o: SgdOptions): void {
-    this.kernels.sgd_step(this.p(param), this.p(grad), this.p(momentumBuf), param.length, o.lr, o.momentum, o.weightDecay, o.nesterov ? 1 : 0);
-  }
-  adamwStep(param: Buf, grad: Buf, m: Buf, v: Buf, o: AdamWOptions): void {
-    this.kernels.adamw_step(this.p(param), this.p(grad), this.p(m), this.p(v), param.length, o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, o.step);
-  }
+  heapI32(): Int32Array { this.heapF32(); return this.i32; }
 
   // ---- internals ----
   private own(buf: Buf, what: string): WasmBuf {
@@ -179,14 +144,6 @@ export class WasmBackend implements Backend {
     return buf;
   }
 
-  private p(buf: Buf): number { return this.own(buf, 'kernel call').ptr; }
-
-  /** Kernel workspace: like alloc, but not zeroed (every kernel initializes what it reads). */
-  private scratchBytes(bytes: number): WasmBuf {
-    const length = Math.ceil(bytes / 4);
-    const { ptr, size } = this.allocator.alloc(Math.max(length, 1) * 4);
-    return new WasmBuf(ptr, length, size, this);
-  }
 
   private heapF32(): Float32Array {
     // Growing the memory detaches the old ArrayBuffer: rebuild the views when that happened.
@@ -197,7 +154,6 @@ export class WasmBackend implements Backend {
     return this.f32;
   }
 
-  private heapI32(): Int32Array { this.heapF32(); return this.i32; }
 }
 
 export async function createWasmBackend(source?: WasmSource): Promise<WasmBackend> {

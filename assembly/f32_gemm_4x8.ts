@@ -1,0 +1,78 @@
+// f32-gemm-4x8-wasmsimd: the micro-kernel every convolution runs on.
+//
+//   C[4 x 8] += A[4 x kc] * B[kc x 8]
+//
+// A is packed "4 rows interleaved": for each k, the 4 values A[0..3][k] (16 bytes).
+// B is packed "8 columns interleaved": for each k, the 8 values B[k][0..7] (32 bytes).
+// C is 4 rows of 8 contiguous floats, rows `ldc` floats apart.
+// 8 accumulators + 2 B vectors + 1 splat of A stay within V8's 16 xmm registers (no spills).
+
+// @ts-ignore: decorator
+@inline
+export function f32_gemm_4x8(kc: i32, a: usize, b: usize, c: usize, ldc: i32): void {
+  const rs = <usize>ldc << 2;
+  const c1 = c + rs;
+  const c2 = c1 + rs;
+  const c3 = c2 + rs;
+  let c0l = v128.load(c), c0h = v128.load(c, 16);
+  let c1l = v128.load(c1), c1h = v128.load(c1, 16);
+  let c2l = v128.load(c2), c2h = v128.load(c2, 16);
+  let c3l = v128.load(c3), c3h = v128.load(c3, 16);
+  // Loop on the B pointer alone: one induction variable fewer than a counter (V8 adds an
+  // interrupt check to every back-edge, so the loop body's overhead is worth trimming).
+  const end = b + (<usize>kc << 5);
+  while (b < end) {
+    const bl = v128.load(b);
+    const bh = v128.load(b, 16);
+    let s = v128.load32_splat(a);
+    c0l = f32x4.add(c0l, f32x4.mul(s, bl));
+    c0h = f32x4.add(c0h, f32x4.mul(s, bh));
+    s = v128.load32_splat(a, 4);
+    c1l = f32x4.add(c1l, f32x4.mul(s, bl));
+    c1h = f32x4.add(c1h, f32x4.mul(s, bh));
+    s = v128.load32_splat(a, 8);
+    c2l = f32x4.add(c2l, f32x4.mul(s, bl));
+    c2h = f32x4.add(c2h, f32x4.mul(s, bh));
+    s = v128.load32_splat(a, 12);
+    c3l = f32x4.add(c3l, f32x4.mul(s, bl));
+    c3h = f32x4.add(c3h, f32x4.mul(s, bh));
+    a += 16;
+    b += 32;
+  }
+  v128.store(c, c0l); v128.store(c, c0h, 16);
+  v128.store(c1, c1l); v128.store(c1, c1h, 16);
+  v128.store(c2, c2l); v128.store(c2, c2h, 16);
+  v128.store(c3, c3l); v128.store(c3, c3h, 16);
+}
+
+/** Runs the micro-kernel on a tile that may be cut at the matrix edge: `rows` (<= 4) by `cols`
+ *  (<= 8) valid entries of C. A partial tile goes through a 4x8 scratch tile `t` so the kernel
+ *  never reads or writes outside C. */
+export function gemmTile(kc: i32, a: usize, b: usize, c: usize, ldc: i32, rows: i32, cols: i32, t: usize): void {
+  if (rows == 4 && cols == 8) {
+    f32_gemm_4x8(kc, a, b, c, ldc);
+    return;
+  }
+  v128.store(t, f32x4.splat(0)); v128.store(t, f32x4.splat(0), 16);
+  v128.store(t, f32x4.splat(0), 32); v128.store(t, f32x4.splat(0), 48);
+  v128.store(t, f32x4.splat(0), 64); v128.store(t, f32x4.splat(0), 80);
+  v128.store(t, f32x4.splat(0), 96); v128.store(t, f32x4.splat(0), 112);
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < cols; j++) {
+      store<f32>(t + ((<usize>(r * 8 + j)) << 2), load<f32>(c + ((<usize>(r * ldc + j)) << 2)));
+    }
+  }
+  f32_gemm_4x8(kc, a, b, t, 8);
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < cols; j++) {
+      store<f32>(c + ((<usize>(r * ldc + j)) << 2), load<f32>(t + ((<usize>(r * 8 + j)) << 2)));
+    }
+  }
+}
+
+/** Same as gemmTile but the 4x8 result is only written to the scratch tile `t` (zeroed first), for
+ *  callers that scatter it themselves (col2im). */
+export function gemmTileToScratch(kc: i32, a: usize, b: usize, t: usize): void {
+  for (let i: usize = 0; i < 128; i += 16) v128.store(t + i, f32x4.splat(0));
+  f32_gemm_4x8(kc, a, b, t, 8);
+}

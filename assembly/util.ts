@@ -1,0 +1,41 @@
+// Small helpers every kernel file uses: byte addresses of float32 elements, rounding, horizontal
+// sums and the 4x4 transpose. All inline, so they cost nothing at the call sites.
+
+/** Byte address of float element i of the array at p. */
+// @ts-ignore: decorator
+@inline export function f32at(p: usize, i: i32): usize { return p + ((<usize>i) << 2); }
+
+// @ts-ignore: decorator
+@inline export function ceilDiv(a: i32, b: i32): i32 { return (a + b - 1) / b; }
+
+/** Rounds a byte count up to a cache line (64 bytes), which also keeps every v128 aligned. */
+// @ts-ignore: decorator
+@inline export function align64(bytes: i32): i32 { return (bytes + 63) & ~63; }
+
+/** Sum of the four lanes, in f64 (the batch-norm sums run in f64 across planes). */
+// @ts-ignore: decorator
+@inline export function hsum(v: v128): f64 {
+  return <f64>f32x4.extract_lane(v, 0) + <f64>f32x4.extract_lane(v, 1) +
+    <f64>f32x4.extract_lane(v, 2) + <f64>f32x4.extract_lane(v, 3);
+}
+
+/** Sum of the four lanes, in f32. */
+// @ts-ignore: decorator
+@inline export function hsum32(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
+/** Stores the 4x4 transpose of rows a, b, c, e as four rows `rowBytes` apart
+ *  (row u = a[u] b[u] c[u] e[u]). Weight packing (rows 16 bytes apart) and the weight-gradient
+ *  gather (32 bytes apart) both use it. */
+// @ts-ignore: decorator
+@inline export function transposeStore4x4(d: usize, rowBytes: usize, a: v128, b: v128, c: v128, e: v128): void {
+  const t0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
+  const t2 = v128.shuffle<f32>(c, e, 0, 4, 1, 5);
+  const t3 = v128.shuffle<f32>(c, e, 2, 6, 3, 7);
+  v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+  v128.store(d + rowBytes, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+  v128.store(d + 2 * rowBytes, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+  v128.store(d + 3 * rowBytes, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+}

@@ -1,0 +1,20 @@
+// PyTorch's SGD update (the formula is in backend.ts).
+import type { SgdOptions } from '../../backend.js';
+
+/**
+ * torch.optim.SGD with dampening 0 and a zero-initialised momentum buffer:
+ * g = grad + wd p; buf = momentum buf + g; p -= lr (nesterov ? g + momentum buf : buf).
+ * With momentum 0 the buffer is neither read nor written and p -= lr g.
+ */
+export function sgdStep(param: Float32Array, grad: Float32Array, momentumBuf: Float32Array, o: SgdOptions): void {
+  const { lr, momentum, weightDecay, nesterov } = o;
+  for (let i = 0; i < param.length; i++) {
+    let g = grad[i] + weightDecay * param[i];
+    if (momentum !== 0) {
+      momentumBuf[i] = momentum * momentumBuf[i] + g;
+      const buf = momentumBuf[i]; // the stored float32 value, as PyTorch uses it
+      g = nesterov ? g + momentum * buf : buf;
+    }
+    param[i] -= lr * g;
+  }
+}

@@ -1,0 +1,129 @@
+// 2-D convolution (NCHW, grouped, strided, zero-padded), forward and backward, with PyTorch's
+// argument names and checks.
+import { outSize, type Conv2dShape } from '../backend.js';
+import { checkShape, type Tensor } from '../tensor.js';
+import {
+  backendOf, backwardNeeds, checkKeys, expectRank, expectShape, formatShape, intPair, positiveInt,
+  type BackwardNeeds,
+} from './check.js';
+import { withOutputs } from './outputs.js';
+
+export interface Conv2dOptions {
+  /** default 1 */
+  stride?: number | [number, number];
+  /** zero padding on each side; default 0 */
+  padding?: number | [number, number];
+  /** default 1; must divide both the input and the output channels */
+  groups?: number;
+}
+
+export type { BackwardNeeds };
+
+export interface Conv2dGrads {
+  dx: Tensor | null;
+  dw: Tensor;
+  db: Tensor | null;
+}
+
+const CONV_OPTIONS = ['stride', 'padding', 'groups'] as const;
+
+/** Validates x and weight against the options and works out every size the kernels need. */
+export function conv2dShape(op: string, x: Tensor | readonly number[], weight: Tensor, opts: Conv2dOptions = {}): Conv2dShape {
+  checkKeys(op, 'opts', opts, CONV_OPTIONS);
+  const xShape = Array.isArray(x) ? (x as readonly number[]) : (x as Tensor).shape;
+  const [n, c, h, w] = expectRank(op, 'x', { shape: xShape }, 4, '[n, c, h, w]');
+  const [k, cg, kh, kw] = expectRank(op, 'weight', weight, 4, '[out_channels, in_channels / groups, kh, kw]');
+  const [sh, sw] = intPair(op, 'stride', opts.stride ?? 1, 1);
+  const [ph, pw] = intPair(op, 'padding', opts.padding ?? 0, 0);
+  const groups = positiveInt(op, 'groups', opts.groups ?? 1);
+  if (c % groups !== 0) {
+    throw new Error(`${op}: x has ${c} channels (shape ${formatShape(xShape)}), not divisible by groups=${groups}`);
+  }
+  if (k % groups !== 0) {
+    throw new Error(`${op}: weight has ${k} output channels (shape ${formatShape(weight.shape)}), not divisible by groups=${groups}`);
+  }
+  if (cg !== c / groups) {
+    throw new Error(`${op}: weight has ${cg} input channels per group but x has ${c} channels and groups=${groups} ` +
+      `(expected ${c / groups})`);
+  }
+  if (kh > h + 2 * ph || kw > w + 2 * pw) {
+    throw new Error(`${op}: kernel ${kh}x${kw} is larger than the padded input ${h + 2 * ph}x${w + 2 * pw} ` +
+      `(x ${formatShape(xShape)}, padding [${ph},${pw}])`);
+  }
+  return {
+    n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups,
+    oh: outSize(h, kh, sh, ph),
+    ow: outSize(w, kw, sw, pw),
+  };
+}
+
+/** y = conv2d(x, weight) + bias, like torch.nn.functional.conv2d: x [n, c, h, w],
+ *  weight [k, c / groups, kh, kw], bias [k] or null; returns [n, k, oh, ow]. */
+export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Conv2dOptions = {}): Tensor {
+  const op = 'conv2d';
+  const b = backendOf(op, { x, weight, bias }, ['bias']);
+  const s = conv2dShape(op, x, weight, opts);
+  if (bias) expectShape(op, 'bias', bias, [s.k], `weight has ${s.k} output channels`);
+  return withOutputs(b, (zeros) => {
+    const y = zeros([s.n, s.k, s.oh, s.ow]);
+    b.conv2d(s, x.buf, weight.buf, bias ? bias.buf : null, y.buf);
+    return y;
+  });
+}
+
+/** Checks dy against the output conv2d gives for x's shape and weight's shape. */
+function expectConvOutput(op: string, s: Conv2dShape, xShape: readonly number[], weight: Tensor, dy: Tensor): void {
+  expectShape(op, 'dy', dy, [s.n, s.k, s.oh, s.ow],
+    `it must match conv2d's output for x ${formatShape(xShape)} and weight ${formatShape(weight.shape)}`);
+}
+
+/** d loss / d x of conv2d given dy = d loss / d y; `x` may be the input itself or only its shape. */
+export function conv2dBackwardInput(x: Tensor | readonly number[], weight: Tensor, dy: Tensor, opts: Conv2dOptions = {}): Tensor {
+  const op = 'conv2dBackwardInput';
+  const b = backendOf(op, { weight, dy });
+  const xShape = Array.isArray(x) ? (x as readonly number[]) : (x as Tensor).shape;
+  if (Array.isArray(x)) checkShape(`${op}: x`, xShape);
+  const s = conv2dShape(op, xShape, weight, opts);
+  expectConvOutput(op, s, xShape, weight, dy);
+  return withOutputs(b, (zeros) => {
+    const dx = zeros(xShape);
+    b.conv2dBackwardInput(s, dy.buf, weight.buf, dx.buf);
+    return dx;
+  });
+}
+
+/** d loss / d weight (and d loss / d bias when `bias` is true) of conv2d given dy. */
+export function conv2dBackwardWeight(x: Tensor, weight: Tensor, dy: Tensor, opts: Conv2dOptions = {},
+  bias = false): { dw: Tensor; db: Tensor | null } {
+  const op = 'conv2dBackwardWeight';
+  const b = backendOf(op, { x, weight, dy });
+  const s = conv2dShape(op, x, weight, opts);
+  expectConvOutput(op, s, x.shape, weight, dy);
+  return withOutputs(b, (zeros) => {
+    const dw = zeros(weight.shape);
+    const db = bias ? zeros([s.k]) : null;
+    b.conv2dBackwardWeight(s, x.buf, dy.buf, dw.buf, db ? db.buf : null);
+    return { dw, db };
+  });
+}
+
+/**
+ * Both gradients of conv2d given dy = d loss / d y: dw always, dx unless `needs.input` is false, db
+ * only when `needs.bias` is true. `opts` must be the forward's.
+ */
+export function conv2dBackward(x: Tensor, weight: Tensor, dy: Tensor, opts: Conv2dOptions = {},
+  needs: BackwardNeeds = {}): Conv2dGrads {
+  const op = 'conv2dBackward';
+  const b = backendOf(op, { x, weight, dy });
+  const s = conv2dShape(op, x, weight, opts);
+  expectConvOutput(op, s, x.shape, weight, dy);
+  const { input: needInput, bias: needBias } = backwardNeeds(op, needs);
+  return withOutputs(b, (zeros) => {
+    const dx = needInput ? zeros(x.shape) : null;
+    const dw = zeros(weight.shape);
+    const db = needBias ? zeros([s.k]) : null;
+    if (dx) b.conv2dBackwardInput(s, dy.buf, weight.buf, dx.buf);
+    b.conv2dBackwardWeight(s, x.buf, dy.buf, dw.buf, db ? db.buf : null);
+    return { dx, dw, db };
+  });
+}
