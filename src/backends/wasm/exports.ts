@@ -48,28 +48,38 @@ export interface KernelExports {
   adamw_step(p: P, grad: P, m: P, v: P, len: I, lr: F, beta1: F, beta2: F, eps: F, weightDecay: F, step: I): void;
 }
 
-/** Every export of the kernel module, as declared above (the compiler checks the two agree). */
-export const KERNEL_EXPORTS = [
-  'memory', 'heap_base',
-  'conv2d_workspace', 'conv2d', 'conv2d_backward_input_workspace', 'conv2d_backward_input',
-  'conv2d_backward_weight_workspace', 'conv2d_backward_weight',
-  'batch_norm_train', 'batch_norm_eval', 'batch_norm_backward',
-  'relu', 'relu_backward', 'add', 'add_in_place', 'sigmoid', 'sigmoid_backward',
-  'channel_scale', 'channel_scale_backward',
-  'global_avg_pool', 'global_avg_pool_backward', 'max_pool2d', 'max_pool2d_backward',
-  'linear', 'linear_backward', 'softmax_cross_entropy', 'sgd_step', 'adamw_step',
-] as const satisfies readonly (keyof KernelExports)[];
+/** Every export of the kernel module, with its number of parameters ('memory' has none). The
+ *  compiler checks that this list and KernelExports name the same exports; test/exports.test.ts
+ *  checks both against the built module, and loading checks every name and arity. */
+export const KERNEL_EXPORTS = {
+  memory: 0, heap_base: 0,
+  conv2d_workspace: 14, conv2d: 19, conv2d_backward_input_workspace: 14, conv2d_backward_input: 18,
+  conv2d_backward_weight_workspace: 14, conv2d_backward_weight: 19,
+  batch_norm_train: 13, batch_norm_eval: 10, batch_norm_backward: 11,
+  relu: 3, relu_backward: 4, add: 4, add_in_place: 3, sigmoid: 3, sigmoid_backward: 4,
+  channel_scale: 6, channel_scale_backward: 8,
+  global_avg_pool: 4, global_avg_pool_backward: 4, max_pool2d: 13, max_pool2d_backward: 14,
+  linear: 7, linear_backward: 9, softmax_cross_entropy: 6, sgd_step: 8, adamw_step: 11,
+} as const satisfies Record<keyof KernelExports, number>;
+
+export type KernelExportName = keyof typeof KERNEL_EXPORTS;
 
 // The reverse check: a key of KernelExports missing from the list is a compile error here.
-type Missing = Exclude<keyof KernelExports, (typeof KERNEL_EXPORTS)[number]>;
+type Missing = Exclude<keyof KernelExports, KernelExportName>;
 const everyKeyListed: [Missing] extends [never] ? true : Missing = true;
 void everyKeyListed;
 
 /** Checks that an instance is this library's kernel module (every export present), not some other .wasm. */
 export function asKernelExports(exports: WebAssembly.Exports): KernelExports {
-  const missing = KERNEL_EXPORTS.filter((name) => !(name in exports));
+  const missing = (Object.keys(KERNEL_EXPORTS) as KernelExportName[]).filter((name) => !(name in exports));
   if (missing.length > 0) {
     throw new Error(`not a repvgg-wasm kernel module: missing exports ${missing.join(', ')} (another .wasm, or one built from other sources)`);
+  }
+  const wrongArity = (Object.entries(KERNEL_EXPORTS) as [KernelExportName, number][])
+    .filter(([name, arity]) => name !== 'memory' && (exports[name] as (...a: unknown[]) => unknown).length !== arity)
+    .map(([name, arity]) => `${name} takes ${(exports[name] as (...a: unknown[]) => unknown).length} arguments, expected ${arity}`);
+  if (wrongArity.length > 0) {
+    throw new Error(`repvgg-wasm kernel module does not match this library: ${wrongArity.join('; ')} (rebuild the .wasm)`);
   }
   return exports as unknown as KernelExports;
 }

@@ -1,0 +1,42 @@
+// The TypeScript description of the kernel module (src/backends/wasm/exports.ts) against the built
+// dist/wasm/repvgg.wasm: the same names, the same kinds, the same arities. A renamed, missing or
+// re-shaped export fails here rather than in a user's call.
+import { readFileSync } from 'node:fs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { KERNEL_EXPORTS, asKernelExports } from '../src/backends/wasm/exports.js';
+
+const bytes = readFileSync(new URL('../wasm/repvgg.wasm', import.meta.url));
+const module = new WebAssembly.Module(bytes);
+const declared = Object.keys(KERNEL_EXPORTS).sort();
+
+test('the built module exports exactly the declared names', () => {
+  const built = WebAssembly.Module.exports(module).map((e) => e.name).sort();
+  assert.equal(built, declared);
+});
+
+test('memory is a memory, everything else a function of the declared arity', () => {
+  const instance = new WebAssembly.Instance(module, {});
+  for (const d of WebAssembly.Module.exports(module)) {
+    if (d.name === 'memory') {
+      assert.is(d.kind, 'memory');
+      continue;
+    }
+    assert.is(d.kind, 'function', d.name);
+    const fn = instance.exports[d.name] as (...a: unknown[]) => unknown;
+    assert.is(fn.length, KERNEL_EXPORTS[d.name as keyof typeof KERNEL_EXPORTS], `${d.name} arity`);
+  }
+  assert.ok(asKernelExports(instance.exports).conv2d, 'the real module passes the load-time check');
+});
+
+test('a module with one export renamed, or of another arity, is refused with its name', () => {
+  const instance = new WebAssembly.Instance(module, {});
+  const renamed: Record<string, unknown> = { ...instance.exports };
+  renamed.conv2d_forward = renamed.conv2d;
+  delete renamed.conv2d;
+  assert.throws(() => asKernelExports(renamed as WebAssembly.Exports), /missing exports conv2d\b/);
+  const reshaped: Record<string, unknown> = { ...instance.exports, relu: (a: number, b: number) => a + b };
+  assert.throws(() => asKernelExports(reshaped as WebAssembly.Exports), /relu takes 2 arguments, expected 3/);
+});
+
+test.run();
