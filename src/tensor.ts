@@ -2,11 +2,10 @@
 // gives it back to the backend, and any later use of the tensor throws instead of reading memory
 // that now belongs to someone else (in WASM linear memory nothing else would catch that).
 import type { Backend, Buf } from './backend.js';
+import { formatShape } from './format.js';
 
-/** `[2,3]`: how every message in the library writes a shape. */
-export function formatShape(shape: readonly number[]): string {
-  return `[${shape.map((d) => String(d)).join(',')}]`;
-}
+export { formatShape };
+
 
 /**
  * Throws unless every dimension is a positive integer; returns the number of elements.

@@ -16,7 +16,7 @@ import { RepVGG, type RepVGGConfig } from '../src/models/repvgg.js';
 import { stateDict } from '../src/models/state-dict.js';
 import { softmaxCrossEntropy } from '../src/ops/index.js';
 import { Tensor } from '../src/tensor.js';
-import { NonFiniteLossError, train, type EpochRecord, type TrainEvents, type TrainOptions, type TrainResult } from '../src/train/trainer.js';
+import { NonFiniteLossError, train, type EpochRecord, type TrainEvents, type TrainOptions, type TrainResult } from '../src/train/train.js';
 
 const MODEL: RepVGGConfig = { numBlocks: [1, 1, 1, 1], widthMultiplier: [0.25, 0.25, 0.25, 0.5], numClasses: 10, inChannels: 1 };
 const BASE: TrainOptions = { model: MODEL, epochs: 3, batchSize: 32, lr: 0.1, optimizer: 'sgd', weightDecay: 1e-4, seed: 1 };
@@ -117,7 +117,7 @@ test('metrics.json holds epochs, test and deploy accuracy (fractions), images pe
   assert.is(m.testCorrect, m.deployTestCorrect);
   assert.is(m.testCount, 500);
   assert.ok(typeof m.imagesPerSecond === 'number' && m.imagesPerSecond > 0, `imagesPerSecond ${String(m.imagesPerSecond)}`);
-  assert.ok(Number.isInteger(m.peakMemoryBytes) && (m.peakMemoryBytes as number) > 0, `peakMemoryBytes ${String(m.peakMemoryBytes)}`);
+  assert.ok(Number.isInteger(m.memoryBytes) && (m.memoryBytes as number) > 0, `memoryBytes ${String(m.memoryBytes)}`);
   assert.is((m.history as unknown[]).length, 3);
   assert.equal((await readdir(dir('A'))).sort(), [CHECKPOINT, 'deploy.safetensors', 'metrics.json']);
   const deploy = readSafetensors(new Uint8Array(await readFile(join(dir('A'), 'deploy.safetensors'))));

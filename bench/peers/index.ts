@@ -15,7 +15,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { exportOnnx } from '../../src/io/onnx.js';
+import { exportOnnx } from '../../src/models/onnx.js';
 import { createRepVGG, repvggModelConvert, type RepVGG } from '../../src/models/repvgg.js';
 import { Tensor } from '../../src/tensor.js';
 import { PEERS_BEGIN, PEERS_END, replacePeers } from '../report.js';

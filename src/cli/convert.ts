@@ -6,7 +6,7 @@ import { writeSafetensors } from '../io/safetensors.js';
 import { writeFileAtomic } from '../io/node.js';
 import { REPVGG_VARIANTS, repvggModelConvert } from '../models/repvgg.js';
 import { stateDict } from '../models/state-dict.js';
-import { formatBytes, formatCount } from '../models/summary.js';
+import { formatBytes, formatCount } from '../format.js';
 import { archArg, formatHelp, getBool, getInt, parseArgs, requireString, type CommandSpec } from './args.js';
 import { CliError, classesOf, loadModel, readCheckpoint } from './checkpoint.js';
 import type { Io } from './io.js';

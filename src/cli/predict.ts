@@ -2,6 +2,7 @@
 // batch, in eval mode (BN uses its running statistics), from a training- or deploy-form checkpoint.
 import { createBackend, type BackendKind } from '../backends/create.js';
 import { readNpy } from '../io/npy.js';
+import { softmax, topK } from '../topk.js';
 import { writeFileAtomic } from '../io/node.js';
 import { writeNpy } from '../io/npy.js';
 import { REPVGG_VARIANTS, repvggModelConvert } from '../models/repvgg.js';
@@ -32,16 +33,14 @@ export const predictSpec: CommandSpec = {
   notes: ['Inputs are used as they are: normalize them (e.g. ImageNet mean/std) the way the model was trained.'],
 };
 
-/** Index and softmax probability of each row's largest logit. */
+/** Index and softmax probability of each row's largest logit (index -1 and probability NaN for a
+ *  row that is not all finite). */
 function top1(logits: Float32Array, n: number, classes: number): { index: number; prob: number }[] {
   const out = [];
   for (let r = 0; r < n; r++) {
     const row = logits.subarray(r * classes, (r + 1) * classes);
-    let best = 0;
-    for (let j = 1; j < classes; j++) if (row[j] > row[best]) best = j;
-    let z = 0;
-    for (let j = 0; j < classes; j++) z += Math.exp(row[j] - row[best]);
-    out.push({ index: best, prob: 1 / z });
+    const [best] = topK(row, 1);
+    out.push(best === undefined ? { index: -1, prob: NaN } : { index: best, prob: softmax(row)[best] });
   }
   return out;
 }

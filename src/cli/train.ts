@@ -5,7 +5,7 @@ import { createBackend } from '../backends/create.js';
 import { BatchLoader } from '../data/loader.js';
 import { SOURCE_FORMS, loadSource } from '../data/sources.js';
 import { REPVGG_VARIANTS, type RepVGGConfig } from '../models/repvgg.js';
-import { train, type EpochRecord, type TrainOptions } from '../train/trainer.js';
+import { train, type EpochRecord, type TrainOptions } from '../train/train.js';
 import { UsageError, archArg, formatHelp, getBool, getInt, getString, parseArgs, requireString, type CommandSpec } from './args.js';
 import type { Io } from './io.js';
 
@@ -139,6 +139,8 @@ export async function runTrain(argv: readonly string[], io: Io, tty = process.st
     warmupEpochs: getString(args, 'warmup-epochs') === undefined ? undefined : floatFlag(getString(args, 'warmup-epochs'), 'warmup-epochs', 0),
     customL2: getBool(args, 'custom-l2'),
     gradientCheckpointing: getBool(args, 'checkpointing'),
+    // The data as given on the command line: a resume on other data (or another --limit) is refused.
+    data: `${dataSpec}; limit ${getInt(args, 'limit') ?? 'none'}; augment ${getBool(args, 'no-augment') ? 'off' : 'default'}`,
     outDir: out,
     resume: getBool(args, 'resume'),
   };
@@ -171,6 +173,9 @@ export async function runTrain(argv: readonly string[], io: Io, tty = process.st
         io.err(text);
       }
     },
+    onOptionsChanged: (changes) => {
+      for (const c of changes) io.err(`resuming with ${c.option} ${JSON.stringify(c.now)} (was ${JSON.stringify(c.was)}); recorded in the checkpoint and metrics.json`);
+    },
     onEpoch: (r: EpochRecord) => {
       if (tty) process.stderr.write('\n');
       io.err(`epoch ${r.epoch + 1}/${epochs}: train loss ${r.trainLoss.toFixed(4)} acc ${pct(r.trainAccuracy)} | ` +
@@ -186,7 +191,7 @@ export async function runTrain(argv: readonly string[], io: Io, tty = process.st
   io.out([
     `done: ${result.epochs} epochs in ${result.seconds.toFixed(1)} s`,
     `  test accuracy ${pct(result.testAccuracy)} (best ${pct(result.bestTestAccuracy)}), deploy ${pct(result.deployTestAccuracy)}`,
-    `  training speed ${result.imagesPerSecond.toFixed(0)} images/s, peak WASM memory ${(result.peakMemoryBytes / 2 ** 20).toFixed(1)} MiB`,
+    `  training speed ${result.imagesPerSecond.toFixed(0)} images/s, backend memory ${(result.memoryBytes / 2 ** 20).toFixed(1)} MiB`,
     `  ${out}/checkpoint.safetensors, ${out}/deploy.safetensors, ${out}/metrics.json`,
   ].join('\n'));
   return result.testAccuracy === result.deployTestAccuracy ? 0 : 1;

@@ -14,10 +14,9 @@ export type { TorchCheckpoint, TorchReadOptions } from './torch.js';
 export { readSafetensors, writeSafetensors } from './safetensors.js';
 export type { SafetensorsFile } from './safetensors.js';
 export { readNpy, writeNpy } from './npy.js';
-export { exportOnnx, repvggOnnxGraph, encodeOnnxModel, ONNX_OPSET, ONNX_IR_VERSION } from './onnx.js';
+export { encodeOnnxModel, ONNX_OPSET, ONNX_IR_VERSION } from './onnx.js';
 export type {
   OnnxGraph, OnnxNode, OnnxInitializer, OnnxAttribute, OnnxAttributeValue, OnnxValueInfo, OnnxDim, OnnxModelInfo,
-  RepVGGOnnxOptions,
 } from './onnx.js';
 
 export type TensorFileFormat = 'torch' | 'torch-legacy' | 'torch-legacy-tar' | 'safetensors' | 'npy';
@@ -70,4 +69,9 @@ export async function writeFileAtomic(path: string | URL, bytes: Uint8Array): Pr
 /** Node only: creates a folder (and its parents) if it does not exist. */
 export async function ensureDir(path: string | URL): Promise<void> {
   return (await import('./node.js')).ensureDir(path);
+}
+
+/** Node only: removes the temporary files an interrupted writeFileAtomic left in `dir`; returns their names. */
+export async function removeStaleTempFiles(dir: string | URL): Promise<string[]> {
+  return (await import('./node.js')).removeStaleTempFiles(dir);
 }

@@ -1,6 +1,6 @@
 // Node-only file helpers for the formats in src/io (which themselves work on bytes, so they run
 // in browsers too). Imported dynamically by ./index.ts, so browsers never load node:fs.
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 function pathOf(path: string | URL): string {
@@ -42,3 +42,34 @@ export async function writeFileAtomic(path: string | URL, bytes: Uint8Array): Pr
 export async function ensureDir(path: string | URL): Promise<void> {
   await mkdir(pathOf(path), { recursive: true });
 }
+
+/** The temporary files writeFileAtomic leaves when its process is killed mid-write
+ *  (`<name>.tmp-<pid>-<time>`) in `dir`, whose writer is no longer running: removed. Returns their names. */
+export async function removeStaleTempFiles(dir: string | URL): Promise<string[]> {
+  const folder = pathOf(dir);
+  let names: string[];
+  try {
+    names = await readdir(folder);
+  } catch {
+    return []; // no folder yet: nothing left over
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = /\.tmp-(\d+)-[0-9a-z]+$/.exec(name);
+    if (!m || processAlive(Number(m[1]))) continue;
+    await unlink(`${folder}/${name}`).catch(() => undefined);
+    removed.push(name);
+  }
+  return removed;
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, but not ours to signal
+  }
+}
+

@@ -1,15 +1,11 @@
-// ONNX export of a RepVGG network in its deploy (fused) form, for other engines (onnxruntime,
-// onnxruntime-web, anything that reads ONNX): one Conv (3x3, with bias) + Relu per block, then
-// GlobalAveragePool, Flatten and Gemm, opset 13. A training-form model is exported as the deploy
-// form it is equivalent to in eval mode (each block's getEquivalentKernelBias(); the model itself
-// is not changed). D2se's SE blocks become GlobalAveragePool, Conv, Relu, Conv, Sigmoid, Mul.
+// The ONNX file format: a graph (nodes, initializers, inputs and outputs) encoded as a ModelProto.
+// The graph of a RepVGG network is built in src/models/onnx.ts; this file only writes the format.
 //
-// The file is written by a small protobuf encoder (below): no dependency, runs in browsers. Only
+// A small protobuf encoder: no dependency, runs in browsers. Only
 // the messages and fields ONNX needs are written: ModelProto, GraphProto, NodeProto,
 // AttributeProto, TensorProto (float32, raw_data), ValueInfoProto/TypeProto/TensorShapeProto and
 // OperatorSetIdProto. Field numbers follow onnx/onnx.proto (a proto2 file: repeated scalars are
 // written unpacked, as onnx's own writer does).
-import type { RepVGG } from '../models/repvgg.js';
 
 /** The opset the exported graph declares. */
 export const ONNX_OPSET = 13;
@@ -216,107 +212,4 @@ export function encodeOnnxModel(graph: OnnxGraph, info: OnnxModelInfo = {}): Uin
   m.message(7, g);
   m.message(8, new ProtoWriter().string(1, '').int(2, info.opset ?? ONNX_OPSET)); // opset_import: default domain
   return m.finish();
-}
-
-// ---- RepVGG -> graph ----
-
-export interface RepVGGOnnxOptions {
-  /** the batch dimension: a number, or a symbolic name (default 'batch': any batch size) */
-  batch?: OnnxDim;
-  /** [h, w] of the input; default symbolic ('height', 'width'): any size >= 32 */
-  inputSize?: [number, number];
-  /** default 'input' */
-  inputName?: string;
-  /** default 'logits' */
-  outputName?: string;
-}
-
-/**
- * The graph of a RepVGG network's deploy form: input [batch, inChannels, h, w] (NCHW, float32) ->
- * logits [batch, numClasses]. Initializers are named as the official deploy state dict
- * (`stage1.0.rbr_reparam.weight`, `linear.bias`, ...).
- */
-export function repvggOnnxGraph(model: RepVGG, opts: RepVGGOnnxOptions = {}): OnnxGraph {
-  const inputName = opts.inputName ?? 'input';
-  const outputName = opts.outputName ?? 'logits';
-  const batch = opts.batch ?? 'batch';
-  const [h, w]: OnnxDim[] = opts.inputSize ?? ['height', 'width'];
-  const nodes: OnnxNode[] = [];
-  const initializers: OnnxInitializer[] = [];
-  let cur = inputName;
-  model.blocks.forEach((block, i) => {
-    const name = i === 0 ? 'stage0' : blockName(model, i);
-    const { inChannels: c, outChannels: k, stride, groups } = block.cfg;
-    const { kernel, bias } = block.getEquivalentKernelBias();
-    initializers.push({ name: `${name}.rbr_reparam.weight`, dims: [k, c / groups, 3, 3], data: kernel });
-    initializers.push({ name: `${name}.rbr_reparam.bias`, dims: [k], data: bias });
-    nodes.push({
-      opType: 'Conv', name: `${name}.rbr_reparam`, inputs: [cur, `${name}.rbr_reparam.weight`, `${name}.rbr_reparam.bias`],
-      outputs: [`${name}.conv`],
-      attributes: [
-        { name: 'kernel_shape', type: 'ints', value: [3, 3] },
-        { name: 'pads', type: 'ints', value: [1, 1, 1, 1] },
-        { name: 'strides', type: 'ints', value: [stride, stride] },
-        { name: 'dilations', type: 'ints', value: [1, 1] },
-        { name: 'group', type: 'int', value: groups },
-      ],
-    });
-    let pre = `${name}.conv`;
-    if (block.se) {
-      const se = block.se;
-      const internal = se.down.weight.value.shape[0];
-      for (const [part, conv, cin, cout] of [['down', se.down, k, internal], ['up', se.up, internal, k]] as const) {
-        initializers.push({ name: `${name}.se.${part}.weight`, dims: [cout, cin, 1, 1], data: conv.weight.value.toFloat32Array() });
-        initializers.push({ name: `${name}.se.${part}.bias`, dims: [cout], data: conv.bias!.value.toFloat32Array() });
-      }
-      const p = `${name}.se`;
-      nodes.push({ opType: 'GlobalAveragePool', name: `${p}.pool`, inputs: [pre], outputs: [`${p}.pooled`] });
-      nodes.push({ opType: 'Conv', name: `${p}.down`, inputs: [`${p}.pooled`, `${p}.down.weight`, `${p}.down.bias`], outputs: [`${p}.h`],
-        attributes: [{ name: 'kernel_shape', type: 'ints', value: [1, 1] }] });
-      nodes.push({ opType: 'Relu', name: `${p}.relu`, inputs: [`${p}.h`], outputs: [`${p}.hr`] });
-      nodes.push({ opType: 'Conv', name: `${p}.up`, inputs: [`${p}.hr`, `${p}.up.weight`, `${p}.up.bias`], outputs: [`${p}.u`],
-        attributes: [{ name: 'kernel_shape', type: 'ints', value: [1, 1] }] });
-      nodes.push({ opType: 'Sigmoid', name: `${p}.sigmoid`, inputs: [`${p}.u`], outputs: [`${p}.s`] });
-      nodes.push({ opType: 'Mul', name: `${p}.scale`, inputs: [pre, `${p}.s`], outputs: [`${p}.out`] });
-      pre = `${p}.out`;
-    }
-    nodes.push({ opType: 'Relu', name: `${name}.relu`, inputs: [pre], outputs: [`${name}.out`] });
-    cur = `${name}.out`;
-  });
-  nodes.push({ opType: 'GlobalAveragePool', name: 'gap', inputs: [cur], outputs: ['gap.out'] });
-  nodes.push({ opType: 'Flatten', name: 'flatten', inputs: ['gap.out'], outputs: ['flatten.out'], attributes: [{ name: 'axis', type: 'int', value: 1 }] });
-  const lin = model.linear;
-  const [classes, features] = lin.weight.value.shape;
-  initializers.push({ name: 'linear.weight', dims: [classes, features], data: lin.weight.value.toFloat32Array() });
-  initializers.push({ name: 'linear.bias', dims: [classes], data: lin.bias.value.toFloat32Array() });
-  nodes.push({
-    opType: 'Gemm', name: 'linear', inputs: ['flatten.out', 'linear.weight', 'linear.bias'], outputs: [outputName],
-    attributes: [{ name: 'alpha', type: 'float', value: 1 }, { name: 'beta', type: 'float', value: 1 }, { name: 'transB', type: 'int', value: 1 }],
-  });
-  return {
-    name: 'repvgg',
-    nodes,
-    initializers,
-    inputs: [{ name: inputName, shape: [batch, model.config.inChannels, h, w] }],
-    outputs: [{ name: outputName, shape: [batch, classes] }],
-    docString: 'RepVGG deploy form exported by repvgg-wasm: input NCHW float32, output logits',
-  };
-}
-
-function blockName(model: RepVGG, i: number): string {
-  // Blocks after stage0 are numbered within their stage, as the official names.
-  let idx = i - 1;
-  for (let s = 0; s < 4; s++) {
-    if (idx < model.config.numBlocks[s]) return `stage${s + 1}.${idx}`;
-    idx -= model.config.numBlocks[s];
-  }
-  throw new Error(`onnx: block ${i} is outside the model's ${model.blocks.length} blocks`);
-}
-
-/**
- * The bytes of a .onnx file holding `model`'s deploy form (see repvggOnnxGraph): opset 13, any
- * batch size and input size unless `opts` fixes them.
- */
-export function exportOnnx(model: RepVGG, opts: RepVGGOnnxOptions = {}): Uint8Array {
-  return encodeOnnxModel(repvggOnnxGraph(model, opts));
 }

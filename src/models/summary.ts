@@ -14,6 +14,7 @@
 //   forms; its pooling and channel scaling are elementwise and not counted. Global average pool:
 //   not counted. Linear: c * classes per image.
 // - bytes: float32, 4 bytes a value.
+import { formatBytes, formatCount, formatSI } from '../format.js';
 import type { RepVGGConfig } from './repvgg.js';
 import { REPVGG_VARIANTS, RepVGG, planBlocks, stageWidths, type BlockPlan } from './repvgg.js';
 
@@ -229,26 +230,8 @@ export function summarize(cfgOrModel: RepVGGConfig | RepVGG, opts: SummaryOption
   };
 }
 
-/** 7041194 -> '7,041,194' */
-export function formatCount(n: number): string {
-  return Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-}
 
-/** 1.46e9 -> '1.46 G' (SI, for MACs) */
-export function formatSI(n: number): string {
-  const units = ['', ' K', ' M', ' G', ' T'];
-  let i = 0;
-  while (Math.abs(n) >= 1000 && i < units.length - 1) { n /= 1000; i++; }
-  return i === 0 ? String(n) : `${n.toFixed(n >= 100 ? 1 : 2)}${units[i]}`;
-}
 
-/** 29358888 -> '28.0 MiB' */
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-  return i === 0 ? `${n} B` : `${n.toFixed(n >= 100 ? 0 : 1)} ${units[i]}`;
-}
 
 /** A readable table of a summary (what `repvgg info` prints). */
 export function formatSummary(s: ModelSummary): string {

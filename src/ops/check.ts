@@ -5,9 +5,10 @@
 // Kinds of error: TypeError for a value of the wrong type (not a Tensor, not a number), RangeError
 // for a number outside its domain, Error for tensors whose shapes do not fit together.
 import type { Backend } from '../backend.js';
-import { Tensor, formatShape } from '../tensor.js';
+import { describe, formatShape } from '../format.js';
+import { Tensor } from '../tensor.js';
 
-export { formatShape };
+export { describe, formatShape };
 
 /** Which gradients a backward computes beyond the weight's (conv2d and linear). */
 export interface BackwardNeeds {
@@ -159,15 +160,6 @@ export function inUnitInterval(op: string, name: string, v: unknown): number {
   return finiteNumber(op, name, v, (x) => x >= 0 && x <= 1, 'in [0, 1]');
 }
 
-/** How a bad argument appears in a message: shapes for tensors, the value for the rest. */
-export function describe(v: unknown): string {
-  if (v instanceof Tensor) return v.toString();
-  if (Array.isArray(v)) return `[${v.map(describe).join(', ')}]`;
-  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as unknown as ArrayLike<number>).length})`;
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (v !== null && typeof v === 'object') return v.constructor?.name ?? 'object';
-  return String(v);
-}
 
 /** Checks that param, grad and every state tensor share one shape and are distinct tensors. */
 export function checkState(op: string, tensors: Record<string, Tensor>): void {

@@ -1,16 +1,21 @@
 // The training loop: batches in, forward (BN in training mode), softmax cross-entropy with label
 // smoothing, backward, one optimizer step at the scheduled learning rate; evaluation after each
-// epoch; an atomic checkpoint after each epoch (model + optimizer + progress), from which a run
-// resumes exactly; at the end the deploy form, evaluated beside the training form.
+// epoch (evaluate.ts); a checkpoint after each epoch (checkpoint.ts), from which a run resumes
+// exactly; at the end the deploy form, evaluated beside the training form.
 import type { Backend } from '../backend.js';
 import type { BatchLoader } from '../data/loader.js';
-import { ensureDir, readFileBytes, readSafetensors, writeFileAtomic, writeSafetensors } from '../io/index.js';
-import type { NamedTensor } from '../io/types.js';
+import { ensureDir, writeFileAtomic, writeSafetensors } from '../io/index.js';
 import { RepVGG, repvggModelConvert, type RepVGGConfig } from '../models/repvgg.js';
-import { loadStateDict, stateDict } from '../models/state-dict.js';
+import { stateDict } from '../models/state-dict.js';
 import { softmaxCrossEntropy } from '../ops/index.js';
 import { Tensor } from '../tensor.js';
+import { countCorrect } from '../topk.js';
+import {
+  CHECKPOINT_FILE, checkFinite, pathIn, removeLeftovers, runOptions, saveCheckpoint, tryResume, type OptionChange,
+  type Progress,
+} from './checkpoint.js';
 import { applyCustomL2, customL2NoDecay } from './custom-l2.js';
+import { evaluate, imageShape, type EvalResult } from './evaluate.js';
 import { Optimizer, cosineWithWarmup, officialNoDecay, type OptimizerKind } from './optimizer.js';
 
 export interface TrainOptions {
@@ -32,20 +37,13 @@ export interface TrainOptions {
   /** recompute each block's internals in the backward instead of keeping them */
   gradientCheckpointing?: boolean;
   seed: number;
+  /** what the data is (source, split, limits), recorded in checkpoints so a resume on other data
+   *  is refused; the CLI fills it in */
+  data?: string;
   /** where checkpoints, deploy weights and metrics.json go (Node); none: nothing is written */
   outDir?: string;
   /** continue from outDir/checkpoint.safetensors when it exists */
   resume?: boolean;
-}
-
-export interface EvalResult {
-  loss: number;
-  /** fraction in 0..1 */
-  top1: number;
-  /** fraction in 0..1; null when classes <= 5 */
-  top5: number | null;
-  correct: number;
-  count: number;
 }
 
 export interface EpochRecord {
@@ -63,6 +61,8 @@ export interface TrainEvents {
   onBatch?(info: { epoch: number; batch: number; batches: number; loss: number; accuracy: number; imagesPerSecond: number; lr: number; elapsed: number }): void;
   onEpoch?(record: EpochRecord): void;
   onCheckpoint?(path: string): void;
+  /** a resume with changed options (learning rate, decay, ...): what changed, from which epoch */
+  onOptionsChanged?(changes: OptionChange[]): void;
   onDeploy?(info: { test: EvalResult; deployTest: EvalResult }): void;
 }
 
@@ -73,7 +73,9 @@ export interface TrainResult {
   deployTestAccuracy: number;
   bestTestAccuracy: number;
   imagesPerSecond: number;
-  peakMemoryBytes: number;
+  /** bytes the backend holds from the system at the end (WASM memory never shrinks, so for
+   *  wasm-simd this is also the most it held) */
+  memoryBytes: number;
   seconds: number;
   model: RepVGG;
   deployModel: RepVGG;
@@ -85,54 +87,6 @@ export class NonFiniteLossError extends Error {
       `(learning rate too high?)${checkpoint ? `; the last good checkpoint is kept at ${checkpoint}` : ''}`);
     this.name = 'NonFiniteLossError';
   }
-}
-
-const CHECKPOINT = 'checkpoint.safetensors';
-
-function joinPath(dir: string, name: string): string {
-  return dir.endsWith('/') ? dir + name : `${dir}/${name}`;
-}
-
-/** Evaluates in eval mode (running statistics), batch by batch. */
-export function evaluate(model: RepVGG, loader: BatchLoader): EvalResult {
-  const wasTraining = model.training;
-  model.eval();
-  let loss = 0, correct = 0, correct5 = 0, count = 0;
-  const classes = model.config.numClasses;
-  for (const batch of loader.batches(0)) {
-    const x = Tensor.from(model.backend, batch.x, [batch.size, ...loaderShape(loader)]);
-    const logits = model.forward(x);
-    x.dispose();
-    const r = softmaxCrossEntropy(logits, batch.labels);
-    r.dlogits.dispose();
-    const l = logits.toFloat32Array();
-    logits.dispose();
-    loss += r.loss * batch.size;
-    for (let i = 0; i < batch.size; i++) {
-      const row = l.subarray(i * classes, (i + 1) * classes);
-      const label = batch.labels[i];
-      let rank = 0;
-      for (let j = 0; j < classes; j++) if (row[j] > row[label] || (row[j] === row[label] && j < label)) rank++;
-      if (rank === 0) correct++;
-      if (rank < 5) correct5++;
-    }
-    count += batch.size;
-  }
-  model.train(wasTraining);
-  return { loss: loss / count, top1: correct / count, top5: classes > 5 ? correct5 / count : null, correct, count };
-}
-
-function loaderShape(loader: BatchLoader): [number, number, number] {
-  const ds = loader.dataset;
-  return [ds.c, ds.h, ds.w];
-}
-
-/** Everything a checkpoint's metadata holds besides the tensors. */
-interface Progress {
-  epoch: number;
-  steps: number;
-  history: EpochRecord[];
-  options: Omit<TrainOptions, 'outDir' | 'resume'>;
 }
 
 export async function train(backend: Backend, data: { train: BatchLoader; test: BatchLoader },
@@ -163,16 +117,21 @@ async function runTraining(backend: Backend, data: { train: BatchLoader; test: B
   const batchesPerEpoch = data.train.batchesPerEpoch;
   const totalSteps = opts.epochs * batchesPerEpoch;
   const warmupSteps = Math.max(1, Math.round((opts.warmupEpochs ?? opts.epochs * 0.05) * batchesPerEpoch));
-  const checkpointPath = opts.outDir ? joinPath(opts.outDir, CHECKPOINT) : null;
+  const checkpointPath = opts.outDir ? pathIn(opts.outDir, CHECKPOINT_FILE) : null;
 
-  let progress: Progress = { epoch: 0, steps: 0, history: [], options: stripPaths(opts) };
+  let progress: Progress = { epoch: 0, steps: 0, history: [], options: runOptions(opts), changes: [] };
+  if (opts.outDir) await removeLeftovers(opts.outDir);
   if (opts.resume && checkpointPath) {
     const restored = await tryResume(checkpointPath, model, optimizer, opts);
-    if (restored) progress = restored;
+    if (restored) {
+      progress = restored;
+      const fresh = restored.changes.filter((c) => c.epoch === restored.epoch);
+      if (fresh.length > 0) events.onOptionsChanged?.(fresh);
+    }
   }
   events.onStart?.({ epochs: opts.epochs, batchesPerEpoch, startEpoch: progress.epoch, parameters: model.parameterCount() });
 
-  const [c, h, w] = loaderShape(data.train);
+  const [c, h, w] = imageShape(data.train);
   let trainImages = 0;
   let trainSeconds = 0;
   for (let epoch = progress.epoch; epoch < opts.epochs; epoch++) {
@@ -184,7 +143,7 @@ async function runTraining(backend: Backend, data: { train: BatchLoader; test: B
       const x = Tensor.from(backend, batch.x, [batch.size, c, h, w]);
       const logits = model.forward(x);
       const { loss, dlogits } = softmaxCrossEntropy(logits, batch.labels, { labelSmoothing: opts.labelSmoothing ?? 0 });
-      correct += countCorrect(logits, batch.labels);
+      correct += countCorrect(logits.data, batch.size, logits.shape[1], batch.labels);
       logits.dispose();
       if (!Number.isFinite(loss)) {
         dlogits.dispose();
@@ -214,6 +173,8 @@ async function runTraining(backend: Backend, data: { train: BatchLoader; test: B
     progress.history.push(record);
     progress.epoch = epoch + 1;
     events.onEpoch?.(record);
+    // A finite loss does not make a finite state: check every tensor before it is kept.
+    checkFinite(model, optimizer, epoch, checkpointPath && epoch > 0 ? checkpointPath : null);
     if (checkpointPath) {
       await saveCheckpoint(checkpointPath, model, optimizer, progress);
       events.onCheckpoint?.(checkpointPath);
@@ -228,7 +189,7 @@ async function runTraining(backend: Backend, data: { train: BatchLoader; test: B
   events.onDeploy?.({ test, deployTest });
   const imagesPerSecond = trainSeconds > 0 ? trainImages / trainSeconds : 0;
   if (opts.outDir) {
-    await writeFileAtomic(joinPath(opts.outDir, 'deploy.safetensors'), writeSafetensors(stateDict(deployModel)));
+    await writeFileAtomic(pathIn(opts.outDir, 'deploy.safetensors'), writeSafetensors(stateDict(deployModel)));
   }
   const result: TrainResult = {
     epochs: opts.epochs,
@@ -237,7 +198,7 @@ async function runTraining(backend: Backend, data: { train: BatchLoader; test: B
     deployTestAccuracy: deployTest.top1,
     bestTestAccuracy: Math.max(0, ...progress.history.map((r) => r.test.top1)),
     imagesPerSecond,
-    peakMemoryBytes: backend.memoryBytes(),
+    memoryBytes: backend.memoryBytes(),
     seconds: (performance.now() - started) / 1000,
     model,
     deployModel,
@@ -246,30 +207,13 @@ async function runTraining(backend: Backend, data: { train: BatchLoader; test: B
     const metrics = {
       epochs: result.epochs, testAccuracy: result.testAccuracy, deployTestAccuracy: result.deployTestAccuracy,
       testCorrect: test.correct, deployTestCorrect: deployTest.correct, testCount: test.count,
-      bestTestAccuracy: result.bestTestAccuracy, imagesPerSecond, peakMemoryBytes: result.peakMemoryBytes,
-      seconds: result.seconds, history: progress.history, options: progress.options,
+      bestTestAccuracy: result.bestTestAccuracy, imagesPerSecond, memoryBytes: result.memoryBytes,
+      seconds: result.seconds, history: progress.history, options: progress.options, optionChanges: progress.changes,
     };
-    await writeFileAtomic(joinPath(opts.outDir, 'metrics.json'), new TextEncoder().encode(`${JSON.stringify(metrics, null, 2)}\n`));
+    await writeFileAtomic(pathIn(opts.outDir, 'metrics.json'), new TextEncoder().encode(`${JSON.stringify(metrics, null, 2)}\n`));
   }
   optimizer.dispose();
   return result;
-}
-
-function countCorrect(logits: Tensor, labels: Int32Array): number {
-  const [n, classes] = logits.shape;
-  const l = logits.data;
-  let correct = 0;
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let j = 1; j < classes; j++) if (l[i * classes + j] > l[i * classes + best]) best = j;
-    if (best === labels[i]) correct++;
-  }
-  return correct;
-}
-
-function stripPaths(opts: TrainOptions): Progress['options'] {
-  const { outDir: _o, resume: _r, ...rest } = opts;
-  return rest;
 }
 
 function checkOptions(o: TrainOptions): void {
@@ -286,40 +230,3 @@ function checkOptions(o: TrainOptions): void {
   if (!Number.isInteger(o.seed)) throw new RangeError(`train: seed must be an integer, got ${o.seed}`);
 }
 
-async function saveCheckpoint(path: string, model: RepVGG, optimizer: Optimizer, progress: Progress): Promise<void> {
-  const tensors = new Map<string, NamedTensor>();
-  for (const [k, t] of stateDict(model)) tensors.set(`model.${k}`, t);
-  for (const [k, t] of optimizer.stateDict()) tensors.set(`optimizer.${k}`, t);
-  const meta = { format: 'repvgg-wasm-checkpoint-1', ...progress };
-  await writeFileAtomic(path, writeSafetensors(tensors, { trainer: JSON.stringify(meta) }));
-}
-
-/** Loads outDir's checkpoint into the model and optimizer; null when there is none yet. */
-async function tryResume(path: string, model: RepVGG, optimizer: Optimizer, opts: TrainOptions): Promise<Progress | null> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFileBytes(path);
-  } catch {
-    return null; // nothing to resume: a fresh run
-  }
-  const file = readSafetensors(bytes);
-  const metaText = file.metadata?.trainer;
-  if (!metaText) throw new Error(`${path} is not a repvgg-wasm training checkpoint (no trainer metadata)`);
-  const meta = JSON.parse(metaText) as Progress & { format: string };
-  if (meta.format !== 'repvgg-wasm-checkpoint-1') throw new Error(`${path}: unknown checkpoint format ${meta.format}`);
-  // The schedule (warm-up, cosine) is sized by the number of epochs: a different one would not
-  // continue the same run.
-  const changed = (['optimizer', 'batchSize', 'seed', 'epochs'] as const).filter((k) => meta.options[k] !== opts[k]);
-  if (changed.length > 0) {
-    throw new Error(`cannot resume from ${path}: ${changed.map((k) => `${k} was ${String(meta.options[k])}, now ${String(opts[k])}`).join('; ')}`);
-  }
-  const modelDict = new Map<string, NamedTensor>();
-  const optDict = new Map<string, NamedTensor>();
-  for (const [k, t] of file.tensors) {
-    if (k.startsWith('model.')) modelDict.set(k.slice(6), t);
-    else if (k.startsWith('optimizer.')) optDict.set(k.slice(10), t);
-  }
-  loadStateDict(model, modelDict);
-  optimizer.loadStateDict(optDict, meta.steps);
-  return { epoch: meta.epoch, steps: meta.steps, history: meta.history, options: meta.options };
-}

@@ -1,0 +1,44 @@
+// How the library writes things in messages and reports: shapes, byte sizes, counts, and a bad
+// argument. One place, so every message says a shape or a size the same way.
+
+/** `[2,3]`: how every message in the library writes a shape. */
+export function formatShape(shape: readonly number[]): string {
+  return `[${shape.map((d) => String(d)).join(',')}]`;
+}
+
+/** 29358888 -> '28.0 MiB'; sizes of 1 GiB and more with two decimals ('3.91 GiB'), so a limit
+ *  close to 4 GiB still reads differently from 4 GiB. */
+export function formatBytes(b: number): string {
+  if (b < 1024) return `${b} B`;
+  if (b < 1024 ** 2) return `${(b / 1024).toFixed(1)} KiB`;
+  if (b < 1024 ** 3) return `${(b / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(b / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+/** 7041194 -> '7,041,194' */
+export function formatCount(n: number): string {
+  return Math.round(n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+/** 1.46e9 -> '1.46 G' (SI, for MACs) */
+export function formatSI(n: number): string {
+  const units = ['', ' K', ' M', ' G', ' T'];
+  let i = 0;
+  while (Math.abs(n) >= 1000 && i < units.length - 1) { n /= 1000; i++; }
+  return i === 0 ? String(n) : `${n.toFixed(n >= 100 ? 1 : 2)}${units[i]}`;
+}
+
+/** How a bad argument appears in a message: shapes for tensors, the value for the rest. */
+export function describe(v: unknown): string {
+  if (isTensor(v)) return String(v);
+  if (Array.isArray(v)) return `[${v.map(describe).join(', ')}]`;
+  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as unknown as ArrayLike<number>).length})`;
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v !== null && typeof v === 'object') return v.constructor?.name ?? 'object';
+  return String(v);
+}
+
+/** A Tensor, recognised without importing the class (format.ts sits below tensor.ts). */
+function isTensor(v: unknown): boolean {
+  return v !== null && typeof v === 'object' && 'shape' in v && 'backend' in v && 'dispose' in v;
+}
