@@ -6,6 +6,8 @@
 // B is packed "8 columns interleaved": for each k, the 8 values B[k][0..7] (32 bytes).
 // C is 4 rows of 8 contiguous floats, rows `ldc` floats apart.
 // 8 accumulators + 2 B vectors + 1 splat of A stay within V8's 16 xmm registers (no spills).
+// madd is one fused multiply-add in the relaxed-SIMD build, a multiply and an add otherwise.
+import { madd } from './util';
 
 // @ts-ignore: decorator
 @inline
@@ -25,17 +27,17 @@ export function f32_gemm_4x8(kc: i32, a: usize, b: usize, c: usize, ldc: i32): v
     const bl = v128.load(b);
     const bh = v128.load(b, 16);
     let s = v128.load32_splat(a);
-    c0l = f32x4.add(c0l, f32x4.mul(s, bl));
-    c0h = f32x4.add(c0h, f32x4.mul(s, bh));
+    c0l = madd(s, bl, c0l);
+    c0h = madd(s, bh, c0h);
     s = v128.load32_splat(a, 4);
-    c1l = f32x4.add(c1l, f32x4.mul(s, bl));
-    c1h = f32x4.add(c1h, f32x4.mul(s, bh));
+    c1l = madd(s, bl, c1l);
+    c1h = madd(s, bh, c1h);
     s = v128.load32_splat(a, 8);
-    c2l = f32x4.add(c2l, f32x4.mul(s, bl));
-    c2h = f32x4.add(c2h, f32x4.mul(s, bh));
+    c2l = madd(s, bl, c2l);
+    c2h = madd(s, bh, c2h);
     s = v128.load32_splat(a, 12);
-    c3l = f32x4.add(c3l, f32x4.mul(s, bl));
-    c3h = f32x4.add(c3h, f32x4.mul(s, bh));
+    c3l = madd(s, bl, c3l);
+    c3h = madd(s, bh, c3h);
     a += 16;
     b += 32;
   }

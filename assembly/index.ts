@@ -23,3 +23,10 @@ export { adamw_step } from './adamw';
 export function heap_base(): usize {
   return __heap_base;
 }
+
+/** 1 in the relaxed-SIMD build (fused multiply-add in the GEMM micro-kernel), 0 in the plain one:
+ *  the backend reports which one it runs. */
+export function relaxed_simd(): i32 {
+  return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
+}
+

@@ -39,3 +39,13 @@
   v128.store(d + 2 * rowBytes, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
   v128.store(d + 3 * rowBytes, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
 }
+
+/** a * b + c on four lanes: one fused multiply-add in the relaxed-SIMD build (rounded once, where
+ *  the hardware fuses; the results may differ from the plain build's by rounding), a multiply and
+ *  an add in the plain one. The build is chosen at compile time (asc --enable relaxed-simd). */
+// @ts-ignore: decorator
+@inline export function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+

@@ -4,7 +4,10 @@
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { createBackend } from '../src/backends/create.js';
 import { KERNEL_EXPORTS, asKernelExports } from '../src/backends/wasm/exports.js';
+import type { WasmBackend } from '../src/backends/wasm/index.js';
+import { relaxedSimdSupported } from '../src/backends/wasm/load.js';
 
 const bytes = readFileSync(new URL('../wasm/repvgg.wasm', import.meta.url));
 const module = new WebAssembly.Module(bytes);
@@ -37,6 +40,23 @@ test('a module with one export renamed, or of another arity, is refused with its
   assert.throws(() => asKernelExports(renamed as WebAssembly.Exports), /missing exports conv2d\b/);
   const reshaped: Record<string, unknown> = { ...instance.exports, relu: (a: number, b: number) => a + b };
   assert.throws(() => asKernelExports(reshaped as WebAssembly.Exports), /relu takes 2 arguments, expected 3/);
+});
+
+test('relaxed_simd tells the two builds apart; the backend reports the one it runs', async () => {
+  const plain = await createBackend('wasm-simd', { relaxedSimd: false }) as WasmBackend;
+  assert.is(plain.isa, 'simd');
+  assert.is(plain.kernels.relaxed_simd(), 0);
+  const auto = await createBackend('wasm-simd') as WasmBackend;
+  const env = process.env.REPVGG_RELAXED_SIMD;
+  // Node 20 has relaxed SIMD behind a V8 flag the loader turns on: 'auto' gets it here.
+  const expected = env === '0' ? 'simd' : 'relaxed-simd';
+  assert.is(auto.isa, expected, `REPVGG_RELAXED_SIMD=${String(env)}`);
+  if (expected === 'relaxed-simd') {
+    assert.ok(relaxedSimdSupported());
+    const relaxed = await createBackend('wasm-simd', { relaxedSimd: true }) as WasmBackend;
+    assert.is(relaxed.kernels.relaxed_simd(), 1);
+  }
+  console.log(`exports: this run's wasm-simd backend runs the ${auto.isa} build`);
 });
 
 test.run();

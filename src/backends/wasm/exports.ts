@@ -8,6 +8,8 @@ type F = number;
 export interface KernelExports {
   memory: WebAssembly.Memory;
   heap_base(): P;
+  /** 1 in the relaxed-SIMD build, 0 in the plain one */
+  relaxed_simd(): I;
   // conv2d. Workspace sizes in bytes; all take the shape as (n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow).
   conv2d_workspace(...shape: I[]): I;
   conv2d(x: P, w: P, bias: P, y: P, n: I, c: I, h: I, wd: I, k: I, kh: I, kw: I, sh: I, sw: I,
@@ -52,7 +54,7 @@ export interface KernelExports {
  *  compiler checks that this list and KernelExports name the same exports; test/exports.test.ts
  *  checks both against the built module, and loading checks every name and arity. */
 export const KERNEL_EXPORTS = {
-  memory: 0, heap_base: 0,
+  memory: 0, heap_base: 0, relaxed_simd: 0,
   conv2d_workspace: 14, conv2d: 19, conv2d_backward_input_workspace: 14, conv2d_backward_input: 18,
   conv2d_backward_weight_workspace: 14, conv2d_backward_weight: 19,
   batch_norm_train: 13, batch_norm_eval: 10, batch_norm_backward: 11,

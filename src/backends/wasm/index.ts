@@ -21,7 +21,7 @@ import * as xent from './softmax_cross_entropy.js';
 import { instantiateKernels, type WasmSource } from './load.js';
 
 export type { WasmSource } from './load.js';
-export { wasmSimdSupported } from './load.js';
+export { relaxedSimdAvailable, relaxedSimdSupported, wasmSimdSupported } from './load.js';
 export { WasmOutOfMemoryError } from './allocator.js';
 
 /** A buffer in WASM memory: `ptr` is a byte offset, `size` the allocator's block size. */
@@ -39,7 +39,11 @@ export class WasmBackend implements Backend, WasmContext {
   private f32 = new Float32Array(0);
   private i32 = new Int32Array(0);
 
+  /** Which build runs: 'relaxed-simd' (fused multiply-add in the GEMMs) or 'simd'. */
+  readonly isa: 'relaxed-simd' | 'simd';
+
   constructor(readonly kernels: KernelExports) {
+    this.isa = kernels.relaxed_simd() ? 'relaxed-simd' : 'simd';
     this.allocator = new Allocator(kernels.memory, kernels.heap_base());
   }
 
@@ -156,6 +160,6 @@ export class WasmBackend implements Backend, WasmContext {
 
 }
 
-export async function createWasmBackend(source?: WasmSource): Promise<WasmBackend> {
-  return new WasmBackend(await instantiateKernels(source));
+export async function createWasmBackend(source?: WasmSource, relaxedSimd: boolean | 'auto' = 'auto'): Promise<WasmBackend> {
+  return new WasmBackend(await instantiateKernels(source, relaxedSimd));
 }

@@ -10,23 +10,48 @@ const SIMD_PROBE = new Uint8Array([
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 11,
 ]);
 
-export function wasmSimdSupported(): boolean {
+// (module (func (result v128) (f32x4.relaxed_madd (v128.const 0) (v128.const 0) (v128.const 0)))):
+// validates only where relaxed SIMD exists.
+const zeros16 = new Array(16).fill(0);
+const RELAXED_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 61, 1, 59, 0,
+  253, 12, ...zeros16, 253, 12, ...zeros16, 253, 12, ...zeros16, 253, 133, 2, 11,
+]);
+
+function validates(probe: Uint8Array<ArrayBuffer>): boolean {
   try {
-    return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
+    return typeof WebAssembly === 'object' && WebAssembly.validate(probe);
   } catch {
     return false;
   }
 }
 
+export function wasmSimdSupported(): boolean {
+  return validates(SIMD_PROBE);
+}
+
+/** Whether this runtime validates relaxed SIMD now (see relaxedSimdAvailable for Node 20). */
+export function relaxedSimdSupported(): boolean {
+  return validates(RELAXED_PROBE);
+}
+
+/** Relaxed SIMD here, after turning V8's flag on where that is what it takes (Node 20). */
+export async function relaxedSimdAvailable(): Promise<boolean> {
+  if (relaxedSimdSupported()) return true;
+  if (!isNode) return false;
+  const { enableRelaxedSimdFlag } = await import('./node-file.js');
+  return (await enableRelaxedSimdFlag()) && relaxedSimdSupported();
+}
+
 const isNode = typeof process !== 'undefined' && !!process.versions?.node;
 
-async function toModule(source: WasmSource | undefined): Promise<WebAssembly.Module> {
+async function toModule(source: WasmSource | undefined, relaxed: boolean): Promise<WebAssembly.Module> {
   if (source === undefined) {
     if (isNode) {
       const { readPackagedWasm } = await import('./node-file.js');
-      return WebAssembly.compile(await readPackagedWasm());
+      return WebAssembly.compile(await readPackagedWasm(relaxed));
     }
-    source = new URL('../../../wasm/repvgg.wasm', import.meta.url);
+    source = new URL(relaxed ? '../../../wasm/repvgg-relaxed.wasm' : '../../../wasm/repvgg.wasm', import.meta.url);
   }
   if (source instanceof WebAssembly.Module) return source;
   if (typeof Response !== 'undefined' && source instanceof Response) {
@@ -45,11 +70,24 @@ async function toModule(source: WasmSource | undefined): Promise<WebAssembly.Mod
   return WebAssembly.compile(source as BufferSource);
 }
 
-export async function instantiateKernels(source?: WasmSource): Promise<KernelExports> {
+/**
+ * Compiles and instantiates the kernel module. With no `source`, the packaged build: the
+ * relaxed-SIMD one when `relaxed` is 'auto' (the default) and the runtime has relaxed SIMD, or
+ * when `relaxed` is true (an error where it is missing); the plain-SIMD one otherwise.
+ */
+export async function instantiateKernels(source?: WasmSource, relaxed: boolean | 'auto' = 'auto'): Promise<KernelExports> {
   if (!wasmSimdSupported()) {
     throw new Error('this runtime has no WebAssembly SIMD: use the "reference" backend (createBackend("auto") picks it)');
   }
-  const module = await toModule(source);
+  let useRelaxed = false;
+  if (source === undefined && relaxed !== false) {
+    useRelaxed = await relaxedSimdAvailable();
+    if (relaxed === true && !useRelaxed) {
+      throw new Error('relaxedSimd: true, but this runtime has no relaxed SIMD (Chrome 114+, Node 20 with ' +
+        '--experimental-wasm-relaxed-simd, Node 21+); leave it "auto" to fall back to the plain SIMD build');
+    }
+  }
+  const module = await toModule(source, useRelaxed);
   const instance = await WebAssembly.instantiate(module, {});
   return asKernelExports(instance.exports);
 }
