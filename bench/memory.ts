@@ -4,9 +4,9 @@
 // mark around every timed call. liveBytes() just before a call is what the call did not create
 // (weights of both forms, the input); peakLiveBytes() - that, after resetPeakLiveBytes(), is the
 // most the call itself held at once: activations plus the conv scratch (im2col panels), freed
-// blocks not counted. A fresh instance's memoryBytes() would also count the allocator's
-// size-class slack and whatever the other form left in the free lists, and would need one
-// instance per form (weights built twice); the live high-water mark measures the form itself.
+// blocks not counted. A fresh instance's memoryBytes() would also count whatever free space the
+// other form left in the heap, and would need one instance per form (weights built twice); the
+// live high-water mark measures the form itself.
 import type { WasmBackend } from '../src/backends/wasm/index.js';
 import { WASM32_MAX_BYTES } from '../src/backends/wasm/allocator.js';
 

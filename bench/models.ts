@@ -151,7 +151,7 @@ function runRow(wasm: WasmBackend, arch: string, n: number, macs: { multi: numbe
   };
   // Without the untimed full call (batch 128 in the default run), the forms still must not pay for
   // mapping fresh memory inside the timed call: stage0 and stage1 (the largest activations, ~11% of
-  // the MACs) run once per form first, which maps the memory the allocator's free lists then reuse.
+  // the MACs) run once per form first, which maps the memory the timed calls then reuse.
   if (!opts.warmup(n)) for (const m of [multiBuilt.value, fusedBuilt.value]) runPrefix(m, x, 1 + REPVGG_VARIANTS[arch].numBlocks[0]);
   const tm = new PeakTracker(wasm);
   const tf = new PeakTracker(wasm);

@@ -22,7 +22,7 @@ export interface CompareRow {
   /** multi / fused time, null if either was skipped */
   ratio: number | null;
   method: 'benchmark.js' | 'manual' | '-';
-  /** model rows: the WASM memory the row's backend had mapped at the end (both forms, free lists included) */
+  /** model rows: the WASM memory the row's backend had mapped at the end (both forms, free blocks included) */
   mappedBytes?: number;
 }
 

@@ -35,7 +35,7 @@ const MAX_FLOATS = 2 ** 30;
 
 export class WasmBackend implements Backend, WasmContext {
   readonly name = 'wasm-simd' as const;
-  private readonly allocator: Allocator;
+  protected readonly allocator: Allocator; // protected: tests inspect its layout and record its calls
   private f32 = new Float32Array(0);
   private i32 = new Int32Array(0);
 
@@ -54,8 +54,14 @@ export class WasmBackend implements Backend, WasmContext {
     const { ptr, size, fresh } = this.allocator.alloc(Math.max(length, 1) * 4);
     // Reused blocks hold old values; fresh ones were never written (and touching them would make
     // the OS map every page of a large tensor up front).
-    if (!fresh) this.heapF32().fill(0, ptr >>> 2, (ptr >>> 2) + length);
+    if (!fresh) this.zero(ptr, length);
     return new WasmBuf(ptr, length, size, this);
+  }
+
+  /** Clears `length` floats at byte offset `ptr` (a reused block, for alloc). Protected so the
+   *  tests' kernel-less backend can skip it: clearing would only touch pages nobody reads. */
+  protected zero(ptr: number, length: number): void {
+    this.heapF32().fill(0, ptr >>> 2, (ptr >>> 2) + length);
   }
 
   free(buf: Buf): void {
