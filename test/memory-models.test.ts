@@ -41,7 +41,7 @@ function trainer(b: InspectableWasmBackend, deploy: boolean, n: number, size: nu
     const logits = model.forward(x);
     const { dlogits } = softmaxCrossEntropy(logits, labels);
     logits.dispose();
-    model.backward(dlogits).dispose();
+    model.backward(dlogits)?.dispose();
     dlogits.dispose();
     optimizer.step(0.01);
     model.zeroGrad();

@@ -19,6 +19,7 @@
 //   of a large tensor up front). A block even partly below that mark is not fresh.
 // wasm32 cannot address more than 4 GiB: a request beyond that fails here, with its size, instead
 // of trapping later inside a kernel.
+import { formatBytes } from '../../format.js';
 
 const PAGE = 65536;
 const ALIGN = 64; // cache line; also keeps every v128 access aligned
@@ -58,13 +59,6 @@ export class WasmOutOfMemoryError extends RangeError {
       `with ${formatBytes(inUseBytes)} already in use; ${reason}`);
     this.name = 'WasmOutOfMemoryError';
   }
-}
-
-export function formatBytes(b: number): string {
-  if (b < 1024) return `${b} B`;
-  if (b < 1024 * 1024) return `${(b / 1024).toFixed(1)} KiB`;
-  if (b < 1024 * 1024 * 1024) return `${(b / 1024 / 1024).toFixed(1)} MiB`;
-  return `${(b / 1024 / 1024 / 1024).toFixed(2)} GiB`;
 }
 
 /** Block size of a request, in bytes: rounded up to the 64-byte alignment. */
