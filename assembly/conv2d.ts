@@ -28,7 +28,7 @@ import { ceilDiv, f32at, hsum32 } from './util';
 /** The direct GEMM over pre-packed weights (layout: planDirect, which the caller has run).
  *  y must hold the bias (or zeros): tiles accumulate. */
 function convDirect(x: usize, packedA: usize, y: usize, n: i32, c: i32, h: i32, w: i32, k: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, ws: usize): void {
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, ws: usize, relu: bool): void {
   const cg = c / groups;
   const kg = k / groups;
   const kd = cg * kh * kw;
@@ -70,13 +70,34 @@ function convDirect(x: usize, packedA: usize, y: usize, n: i32, c: i32, h: i32, 
           const cols = min(8, ncols - q0);
           const sameRow = fillColumnBases(bases, q0, cols, np, ow, wp, sh, sw, imgStride);
           packIm2colPanel(xpad, bpanel, table, bases, kc0, kc, sameRow, sw);
+          const last = kc0 + kc >= kd;
           for (let m = 0; m < mt; m++) {
             const rows = min(4, kg - m * 4);
-            gemmTile(kc, ag + (<usize>(m * kd + kc0) << 4), bpanel, f32at(cbase, m * 4 * ldc + q0), ldc, rows, cols, tile);
+            const c0 = f32at(cbase, m * 4 * ldc + q0);
+            gemmTile(kc, ag + (<usize>(m * kd + kc0) << 4), bpanel, c0, ldc, rows, cols, tile);
+            // The tile is final after the last chunk of the reduction, and still in L1: ReLU it now.
+            if (relu && last) reluTile(c0, ldc, rows, cols);
           }
         }
       }
       if (cnt > 1) moveRows(y, ctemp, img0, cnt, k, g * kg, kg, np, false);
+    }
+  }
+}
+
+/** max(0, v) over a rows x cols tile of C (rows ldc floats apart). */
+function reluTile(c: usize, ldc: i32, rows: i32, cols: i32): void {
+  const z = f32x4.splat(0);
+  for (let r = 0; r < rows; r++) {
+    const row = f32at(c, r * ldc);
+    if (cols == 8) {
+      v128.store(row, f32x4.max(v128.load(row), z));
+      v128.store(row, f32x4.max(v128.load(row, 16), z), 16);
+    } else {
+      for (let j = 0; j < cols; j++) {
+        const v = load<f32>(f32at(row, j));
+        store<f32>(f32at(row, j), max<f32>(v, 0)); // NaN stays NaN, as in f32x4.max
+      }
     }
   }
 }
@@ -127,7 +148,36 @@ export function conv2d(x: usize, wt: usize, bias: usize, y: usize, n: i32, c: i3
   packWeightRows(wt, packedA, groups, k / groups, kd);
   fillBias(y, bias, n, k, oh * ow);
   planDirect(n, c, h, w, k, kh, kw, ph, pw, groups, oh * ow);
-  convDirect(x, packedA, y, n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, scratch);
+  convDirect(x, packedA, y, n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, scratch, false);
+}
+
+// ---- conv2d_packed: weights packed once (a planned model), bias and ReLU fused ----
+// `algo` 0 is the direct GEMM; the Winograd algorithms plug in beside it.
+
+export const ALGO_DIRECT: i32 = 0;
+
+/** Bytes of conv2d's weights packed for `algo`. */
+export function conv2d_packed_bytes(k: i32, c: i32, groups: i32, kh: i32, kw: i32, algo: i32): i32 {
+  return packedRowsBytes(groups, k / groups, (c / groups) * kh * kw);
+}
+
+/** Packs weights [k, c / groups, kh, kw] for conv2d_packed with `algo`, once per model. */
+export function conv2d_pack_weight(w: usize, dst: usize, k: i32, c: i32, groups: i32, kh: i32, kw: i32, algo: i32): void {
+  packWeightRows(w, dst, groups, k / groups, (c / groups) * kh * kw);
+}
+
+export function conv2d_packed_workspace(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
+  ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32): i32 {
+  planDirect(n, c, h, w, k, kh, kw, ph, pw, groups, oh * ow);
+  return directBytes;
+}
+
+/** y = conv2d(x, w) + bias, then max(0, y) when relu != 0, over weights packed by conv2d_pack_weight. */
+export function conv2d_packed(x: usize, packed: usize, bias: usize, y: usize, n: i32, c: i32, h: i32, w: i32, k: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, relu: i32, ws: usize): void {
+  fillBias(y, bias, n, k, oh * ow);
+  planDirect(n, c, h, w, k, kh, kw, ph, pw, groups, oh * ow);
+  convDirect(x, packed, y, n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, ws, relu != 0);
 }
 
 // ---- conv2d_backward_input ----
@@ -161,7 +211,7 @@ export function conv2d_backward_input(dy: usize, wt: usize, dx: usize, n: i32, c
     packWeightFlipped(wt, packedA, groups, kg, cg, kh, kw);
     fillBias(dx, 0, n, c, h * w);
     planDirect(n, k, oh, ow, c, kh, kw, kh - 1 - ph, kw - 1 - pw, groups, h * w);
-    convDirect(dy, packedA, dx, n, k, oh, ow, c, kh, kw, 1, 1, kh - 1 - ph, kw - 1 - pw, groups, h, w, scratch);
+    convDirect(dy, packedA, dx, n, k, oh, ow, c, kh, kw, 1, 1, kh - 1 - ph, kw - 1 - pw, groups, h, w, scratch, false);
     return;
   }
   // Strided: dcol = W^T dY one 4x8 tile at a time, each tile scattered (col2im) into padded

@@ -4,6 +4,7 @@
 // TypeScript side.
 export {
   conv2d, conv2d_workspace,
+  conv2d_packed, conv2d_packed_workspace, conv2d_pack_weight, conv2d_packed_bytes,
   conv2d_backward_input, conv2d_backward_input_workspace,
   conv2d_backward_weight, conv2d_backward_weight_workspace,
 } from './conv2d';

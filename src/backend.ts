@@ -29,6 +29,13 @@ export interface Conv2dShape {
   oh: number; ow: number;
 }
 
+/** How a convolution is computed: the direct GEMM, or Winograd F(2x2, 3x3) / F(4x4, 3x3) (3x3,
+ *  stride 1 only: fewer multiplies, a little more rounding error). */
+export type ConvAlgorithm = 'direct' | 'winograd2' | 'winograd4';
+
+/** The code the kernels take for each algorithm. */
+export const CONV_ALGORITHM_CODE: Readonly<Record<ConvAlgorithm, number>> = { direct: 0, winograd2: 2, winograd4: 4 };
+
 /** Max pooling shapes (no dilation, no ceil mode), like torch.nn.MaxPool2d. */
 export interface Pool2dShape {
   n: number; c: number; h: number; w: number;
@@ -78,6 +85,14 @@ export interface Backend {
   conv2dBackwardInput(s: Conv2dShape, dy: Buf, w: Buf, dx: Buf): void;
   /** dw (and dbias when not null) = gradients over the whole batch (overwrites both). */
   conv2dBackwardWeight(s: Conv2dShape, x: Buf, dy: Buf, dw: Buf, dbias: Buf | null): void;
+
+  /** Bytes of weights packed for conv2dPacked with `algorithm` (once per model). */
+  conv2dPackedBytes(s: Conv2dShape, algorithm: ConvAlgorithm): number;
+  /** Packs w [k, c / groups, kh, kw] into `packed` (of conv2dPackedBytes) for conv2dPacked. */
+  conv2dPackWeight(s: Conv2dShape, algorithm: ConvAlgorithm, w: Buf, packed: Buf): void;
+  /** y = conv2d(x, w) + bias (bias may be null), then max(0, y) when relu, with w packed by
+   *  conv2dPackWeight: what a planned model runs. */
+  conv2dPacked(s: Conv2dShape, algorithm: ConvAlgorithm, x: Buf, packed: Buf, bias: Buf | null, y: Buf, relu: boolean): void;
 
   // ---- batch_norm (2d; hw = h * w) ----
   /** Training forward: normalizes with the batch statistics (biased variance), saves mean and

@@ -1,5 +1,5 @@
 // Public entry point of repvgg-wasm.
-export type { Backend, Buf, Conv2dShape, Pool2dShape, SgdOptions, AdamWOptions } from './backend.js';
+export type { Backend, Buf, Conv2dShape, ConvAlgorithm, Pool2dShape, SgdOptions, AdamWOptions } from './backend.js';
 export { outSize } from './backend.js';
 export { createBackend } from './backends/create.js';
 export type { BackendKind, CreateBackendOptions } from './backends/create.js';
@@ -21,6 +21,8 @@ export { Sequential } from './nn/sequential.js';
 export { Mulberry32, mulberry32 } from './random.js';
 export type { Rng, SeededRng } from './random.js';
 export { RepVGGBlock } from './models/block.js';
+export { InferencePlan, chooseConvAlgorithm } from './models/plan.js';
+export type { PlanOptions, PlannedLayer } from './models/plan.js';
 export type { BlockConfig } from './models/block.js';
 export {
   RepVGG, REPVGG_VARIANTS, createRepVGG, repvggModelConvert, resolveArch, planBlocks, stageWidths,

@@ -1,9 +1,9 @@
 // 2-D convolution (NCHW, grouped, strided, zero-padded), forward and backward, with PyTorch's
 // argument names and checks.
-import { outSize, type Conv2dShape } from '../backend.js';
+import { CONV_ALGORITHM_CODE, outSize, type ConvAlgorithm, type Conv2dShape } from '../backend.js';
 import { checkShape, type Tensor } from '../tensor.js';
 import {
-  backendOf, backwardNeeds, checkKeys, expectRank, expectShape, formatShape, intPair, positiveInt,
+  backendOf, backwardNeeds, checkKeys, describe, expectRank, expectShape, formatShape, intPair, positiveInt,
   type BackwardNeeds,
 } from './check.js';
 import { withOutputs } from './outputs.js';
@@ -28,7 +28,7 @@ export interface Conv2dGrads {
 const CONV_OPTIONS = ['stride', 'padding', 'groups'] as const;
 
 /** Validates x and weight against the options and works out every size the kernels need. */
-export function conv2dShape(op: string, x: Tensor | readonly number[], weight: Tensor, opts: Conv2dOptions = {}): Conv2dShape {
+export function conv2dShape(op: string, x: Tensor | readonly number[], weight: { readonly shape: readonly number[] }, opts: Conv2dOptions = {}): Conv2dShape {
   checkKeys(op, 'opts', opts, CONV_OPTIONS);
   const xShape = Array.isArray(x) ? (x as readonly number[]) : (x as Tensor).shape;
   const [n, c, h, w] = expectRank(op, 'x', { shape: xShape }, 4, '[n, c, h, w]');
@@ -127,3 +127,60 @@ export function conv2dBackward(x: Tensor, weight: Tensor, dy: Tensor, opts: Conv
     return { dx, dw, db };
   });
 }
+
+/** conv2d's weights packed once for conv2dPacked (a planned model): the buffer, and what it was
+ *  packed for. */
+export interface PackedConv2dWeight {
+  readonly packed: Tensor;
+  readonly weightShape: readonly number[];
+  readonly opts: Required<Pick<Conv2dOptions, 'groups'>> & Conv2dOptions;
+  readonly algorithm: ConvAlgorithm;
+  dispose(): void;
+}
+
+/** Whether `algorithm` can compute a convolution of this shape (Winograd: 3x3, stride 1). */
+export function conv2dSupports(s: Conv2dShape, algorithm: ConvAlgorithm): boolean {
+  if (algorithm === 'direct') return true;
+  return s.kh === 3 && s.kw === 3 && s.sh === 1 && s.sw === 1 && s.ph <= 2 && s.pw <= 2;
+}
+
+/** Packs weight [k, c / groups, kh, kw] for inputs shaped like `x` (only its channels matter) and
+ *  `opts`, with `algorithm` (default 'direct'). */
+export function conv2dPackWeight(weight: Tensor, opts: Conv2dOptions = {}, algorithm: ConvAlgorithm = 'direct'): PackedConv2dWeight {
+  const op = 'conv2dPackWeight';
+  const b = backendOf(op, { weight });
+  if (!(algorithm in CONV_ALGORITHM_CODE)) {
+    throw new TypeError(`${op}: algorithm must be 'direct', 'winograd2' or 'winograd4', got ${describe(algorithm)}`);
+  }
+  const groups = opts.groups ?? 1;
+  const [k, cg, kh, kw] = expectRank(op, 'weight', weight, 4, '[out_channels, in_channels / groups, kh, kw]');
+  // A nominal input just large enough for the kernel: packing depends on channels and kernel only.
+  const s = conv2dShape(op, [1, cg * positiveInt(op, 'groups', groups), kh + 2, kw + 2], weight, opts);
+  if (!conv2dSupports(s, algorithm)) {
+    throw new Error(`${op}: ${algorithm} needs a 3x3 kernel with stride 1 and padding <= 2, got ${kh}x${kw}, ` +
+      `stride [${s.sh},${s.sw}], padding [${s.ph},${s.pw}]`);
+  }
+  const bytes = b.conv2dPackedBytes(s, algorithm);
+  return withOutputs(b, (zeros) => {
+    const packed = zeros([bytes / 4]);
+    b.conv2dPackWeight(s, algorithm, weight.buf, packed.buf);
+    return { packed, weightShape: [k, cg, kh, kw], opts: { ...opts, groups }, algorithm, dispose: () => packed.dispose() };
+  });
+}
+
+/** y = conv2d(x, weight) + bias, then ReLU when `relu`, with the weight packed by conv2dPackWeight. */
+export function conv2dPacked(x: Tensor, weight: PackedConv2dWeight, bias: Tensor | null, relu = false): Tensor {
+  const op = 'conv2dPacked';
+  if (weight == null || !(weight.packed instanceof Object)) {
+    throw new TypeError(`${op}: weight must come from conv2dPackWeight, got ${describe(weight)}`);
+  }
+  const b = backendOf(op, { x, packed: weight.packed, bias }, ['bias']);
+  const s = conv2dShape(op, x, { shape: weight.weightShape }, weight.opts);
+  if (bias) expectShape(op, 'bias', bias, [s.k], `weight has ${s.k} output channels`);
+  return withOutputs(b, (zeros) => {
+    const y = zeros([s.n, s.k, s.oh, s.ow]);
+    b.conv2dPacked(s, weight.algorithm, x.buf, weight.packed.buf, bias ? bias.buf : null, y.buf, relu);
+    return y;
+  });
+}
+

@@ -118,3 +118,16 @@ export function conv2dBackwardWeight(s: Conv2dShape, x: Float32Array, dy: Float3
     }
   }
 }
+
+/** The reference "packs" by copying: conv2dPacked is conv2d, whatever the algorithm (the reference
+ *  is the exact oracle the fast algorithms are measured against). */
+export function conv2dPackWeight(w: Float32Array, packed: Float32Array): void {
+  packed.set(w);
+}
+
+export function conv2dPacked(s: Conv2dShape, x: Float32Array, packed: Float32Array, bias: Float32Array | null,
+  y: Float32Array, relu: boolean): void {
+  conv2d(s, x, packed, bias, y);
+  if (relu) for (let i = 0; i < y.length; i++) if (!(y[i] > 0) && !Number.isNaN(y[i])) y[i] = 0;
+}
+

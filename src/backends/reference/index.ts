@@ -1,7 +1,7 @@
 // The reference backend: plain TypeScript loops over Float32Arrays. It is the oracle in the tests
 // and the fallback where WASM SIMD is missing. The kernels live in one module per op (each
 // backward beside its forward; the file stems are the ops' names); this file owns the memory and wires the kernels to `Backend`.
-import type { AdamWOptions, Backend, Buf, Conv2dShape, Pool2dShape, SgdOptions } from '../../backend.js';
+import type { AdamWOptions, Backend, Buf, ConvAlgorithm, Conv2dShape, Pool2dShape, SgdOptions } from '../../backend.js';
 import * as adamw from './adamw.js';
 import * as addOp from './add.js';
 import * as batchNorm from './batch_norm.js';
@@ -101,6 +101,16 @@ export class ReferenceBackend implements Backend {
   conv2d(s: Conv2dShape, x: Buf, w: Buf, bias: Buf | null, y: Buf): void {
     const f = 'conv2d';
     conv.conv2d(s, this.arr(x, f), this.arr(w, f), this.opt(bias, f), this.arr(y, f));
+  }
+  conv2dPackedBytes(s: Conv2dShape, _algorithm: ConvAlgorithm): number {
+    return 4 * s.k * (s.c / s.groups) * s.kh * s.kw;
+  }
+  conv2dPackWeight(_s: Conv2dShape, _algorithm: ConvAlgorithm, w: Buf, packed: Buf): void {
+    conv.conv2dPackWeight(this.arr(w, 'conv2dPackWeight'), this.arr(packed, 'conv2dPackWeight'));
+  }
+  conv2dPacked(s: Conv2dShape, _algorithm: ConvAlgorithm, x: Buf, packed: Buf, bias: Buf | null, y: Buf, relu: boolean): void {
+    const f = 'conv2dPacked';
+    conv.conv2dPacked(s, this.arr(x, f), this.arr(packed, f), this.opt(bias, f), this.arr(y, f), relu);
   }
   conv2dBackwardInput(s: Conv2dShape, dy: Buf, w: Buf, dx: Buf): void {
     const f = 'conv2dBackwardInput';

@@ -1,6 +1,6 @@
 // conv2d's three passes: the shape as the kernels take it, a workspace of the size the kernel asks
 // for (assembly/conv2d_plan.ts lays it out), one call.
-import type { Buf, Conv2dShape } from '../../backend.js';
+import { CONV_ALGORITHM_CODE, type Buf, type ConvAlgorithm, type Conv2dShape } from '../../backend.js';
 import type { WasmContext } from './context.js';
 
 /** The shape as every conv2d export takes it: (n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow). */
@@ -12,6 +12,22 @@ export function conv2d(cx: WasmContext, s: Conv2dShape, x: Buf, w: Buf, bias: Bu
   const k = cx.kernels;
   cx.withScratch(k.conv2d_workspace(...shapeArgs(s)), (ws) =>
     k.conv2d(cx.ptr(x), cx.ptr(w), cx.ptrOrNull(bias), cx.ptr(y), ...shapeArgs(s), ws));
+}
+
+export function conv2dPackedBytes(cx: WasmContext, s: Conv2dShape, algorithm: ConvAlgorithm): number {
+  return cx.kernels.conv2d_packed_bytes(s.k, s.c, s.groups, s.kh, s.kw, CONV_ALGORITHM_CODE[algorithm]);
+}
+
+export function conv2dPackWeight(cx: WasmContext, s: Conv2dShape, algorithm: ConvAlgorithm, w: Buf, packed: Buf): void {
+  cx.kernels.conv2d_pack_weight(cx.ptr(w), cx.ptr(packed), s.k, s.c, s.groups, s.kh, s.kw, CONV_ALGORITHM_CODE[algorithm]);
+}
+
+export function conv2dPacked(cx: WasmContext, s: Conv2dShape, algorithm: ConvAlgorithm, x: Buf, packed: Buf, bias: Buf | null,
+  y: Buf, relu: boolean): void {
+  const k = cx.kernels;
+  const algo = CONV_ALGORITHM_CODE[algorithm];
+  cx.withScratch(k.conv2d_packed_workspace(...shapeArgs(s), algo), (ws) =>
+    k.conv2d_packed(cx.ptr(x), cx.ptr(packed), cx.ptrOrNull(bias), cx.ptr(y), ...shapeArgs(s), algo, relu ? 1 : 0, ws));
 }
 
 export function conv2dBackwardInput(cx: WasmContext, s: Conv2dShape, dy: Buf, w: Buf, dx: Buf): void {

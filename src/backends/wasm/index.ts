@@ -2,7 +2,7 @@
 // call into assembly/ with pointers and sizes, through a glue file named like the op (conv2d.ts,
 // relu.ts, ...). Scratch space (packed panels for the convolutions, labels for the loss) comes
 // from the same pool and goes back to it after the call.
-import type { AdamWOptions, Backend, Buf, Conv2dShape, Pool2dShape, SgdOptions } from '../../backend.js';
+import type { AdamWOptions, Backend, Buf, ConvAlgorithm, Conv2dShape, Pool2dShape, SgdOptions } from '../../backend.js';
 import { Allocator } from './allocator.js';
 import type { WasmContext } from './context.js';
 import type { KernelExports } from './exports.js';
@@ -86,6 +86,13 @@ export class WasmBackend implements Backend, WasmContext {
 
   // ---- ops: one line each, the glue is in the op's own file ----
   conv2d(s: Conv2dShape, x: Buf, w: Buf, bias: Buf | null, y: Buf): void { conv.conv2d(this, s, x, w, bias, y); }
+  conv2dPackedBytes(s: Conv2dShape, algorithm: ConvAlgorithm): number { return conv.conv2dPackedBytes(this, s, algorithm); }
+  conv2dPackWeight(s: Conv2dShape, algorithm: ConvAlgorithm, w: Buf, packed: Buf): void {
+    conv.conv2dPackWeight(this, s, algorithm, w, packed);
+  }
+  conv2dPacked(s: Conv2dShape, algorithm: ConvAlgorithm, x: Buf, packed: Buf, bias: Buf | null, y: Buf, relu: boolean): void {
+    conv.conv2dPacked(this, s, algorithm, x, packed, bias, y, relu);
+  }
   conv2dBackwardInput(s: Conv2dShape, dy: Buf, w: Buf, dx: Buf): void { conv.conv2dBackwardInput(this, s, dy, w, dx); }
   conv2dBackwardWeight(s: Conv2dShape, x: Buf, dy: Buf, dw: Buf, dbias: Buf | null): void {
     conv.conv2dBackwardWeight(this, s, x, dy, dw, dbias);
