@@ -1,5 +1,6 @@
 // The backends every kernel test runs on: both, always (the WASM build is part of `npm test`).
-import type { Backend } from '../../src/backend.js';
+import { test } from 'uvu';
+import type { Backend, Buf } from '../../src/backend.js';
 import { createBackend } from '../../src/index.js';
 
 let cached: Backend[] | null = null;
@@ -11,14 +12,22 @@ export async function testBackends(): Promise<Backend[]> {
   return cached;
 }
 
+/** Registers `body` as one test per backend, named `${name} [${backend.name}]`. */
+export async function testEachBackend(name: string, body: (b: Backend, name: string) => void | Promise<void>): Promise<void> {
+  for (const b of await testBackends()) {
+    const full = `${name} [${b.name}]`;
+    test(full, () => body(b, full));
+  }
+}
+
 /** A buffer on `b` holding a copy of `data`. */
-export function upload(b: Backend, data: ArrayLike<number>): import('../../src/backend.js').Buf {
+export function upload(b: Backend, data: ArrayLike<number>): Buf {
   const buf = b.alloc(data.length);
   b.view(buf).set(data);
   return buf;
 }
 
 /** A copy of the buffer's contents (safe to keep across later allocations). */
-export function download(b: Backend, buf: import('../../src/backend.js').Buf): Float32Array {
+export function download(b: Backend, buf: Buf): Float32Array {
   return b.view(buf).slice();
 }

@@ -1,6 +1,9 @@
-// Norm-wise comparison, as ../shared/GUIDE.md section 3 defines it:
-// ||ours - ref|| / max(||ref||, 1e-12).
+// Norm-wise comparison: relErr = ||ours - ref|| / max(||ref||, 1e-12), one number per tensor,
+// compared with a tolerance of tolerances.ts.
 import * as assert from 'uvu/assert';
+
+// The tolerances, for the test files that import them from here.
+export { TOL_BACKWARD, TOL_FINITE_DIFF, TOL_FORWARD, TOL_NETWORK } from './tolerances.js';
 
 export function relErr(ours: ArrayLike<number>, ref: ArrayLike<number>): number {
   if (ours.length !== ref.length) {
@@ -19,11 +22,10 @@ export function relErr(ours: ArrayLike<number>, ref: ArrayLike<number>): number 
 
 /** Fails with the measured error, the tolerance and what was compared. */
 export function assertClose(ours: ArrayLike<number>, ref: ArrayLike<number>, tol: number, what: string): void {
-  const err = relErr(ours, ref);
-  assert.ok(err <= tol, `${what}: relative error ${err.toExponential(3)} > tolerance ${tol}`);
+  assertErr(relErr(ours, ref), tol, what);
 }
 
-export const TOL_FORWARD = 1e-5;
-export const TOL_BACKWARD = 1e-4;
-export const TOL_NETWORK = 1e-4;
-export const TOL_FINITE_DIFF = 1e-3;
+/** Fails if an already measured relative error is above the tolerance (or NaN). */
+export function assertErr(err: number, tol: number, what: string): void {
+  assert.ok(err <= tol, `${what}: relative error ${err.toExponential(3)} > tolerance ${tol}`);
+}

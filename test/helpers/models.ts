@@ -1,10 +1,12 @@
-// Shared by test/models-*.test.ts: the fixtures of scripts/make-model-fixtures.py (see
-// test/fixtures/models/README.md), the small model's configuration, and random BN statistics.
+// Shared by the model tests (repvgg, reparam, state-dict and the ONNX export's): the fixtures of
+// scripts/make-model-fixtures.py (see test/fixtures/models/README.md), the small model's
+// configuration, random BN statistics, and eval-mode logits.
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BatchNorm2d } from '../../src/nn/layers.js';
 import type { Module } from '../../src/nn/module.js';
-import type { RepVGGConfig } from '../../src/models/repvgg.js';
+import type { RepVGG, RepVGGConfig } from '../../src/models/repvgg.js';
+import { Tensor } from '../../src/tensor.js';
 import { Rng } from './random.js';
 
 /** test/fixtures/models/ (this file runs from dist/test/helpers/). */
@@ -78,8 +80,9 @@ export function smallConfig(): RepVGGConfig {
   };
 }
 
-/** Random non-trivial BN statistics and affine parameters (GUIDE.md section 3): running_mean ~
- *  N(0, 0.1), running_var ~ U(0.5, 2), weight ~ U(0.5, 1.5), bias ~ N(0, 0.1). */
+/** Random non-trivial BN statistics and affine parameters: running_mean ~ N(0, 0.1), running_var ~
+ *  U(0.5, 2), weight ~ U(0.5, 1.5), bias ~ N(0, 0.1). (BN at its initial values is nearly the
+ *  identity, and a fused model would match the multi-branch one even with the BN folding wrong.) */
 export function randomizeBatchNorms(model: Module, seed: number): void {
   const rng = new Rng(seed);
   for (const [, m] of model.namedModules()) {
@@ -96,4 +99,15 @@ export function randomizeBatchNorms(model: Module, seed: number): void {
 /** Float32 copy of a random N(0, 1) input. */
 export function randomInput(shape: number[], seed: number): Float32Array {
   return new Rng(seed).normals(shape.reduce((a, d) => a * d, 1));
+}
+
+/** The model's logits for `x` in eval mode, copied out (everything allocated is disposed). */
+export function evalLogits(model: RepVGG, x: { shape: number[]; data: Float32Array }): Float32Array {
+  model.eval();
+  const xt = Tensor.from(model.backend, x.data, x.shape);
+  const y = model.forward(xt);
+  const out = y.toFloat32Array();
+  y.dispose();
+  xt.dispose();
+  return out;
 }

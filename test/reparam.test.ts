@@ -1,6 +1,14 @@
-// Fused (deploy) vs multi-branch (training form), eval mode, every official variant, with random
-// non-trivial BN statistics (GUIDE.md section 3: running_mean ~ N(0, 0.1), running_var ~ U(0.5, 2),
-// weight ~ U(0.5, 1.5), bias ~ N(0, 0.1)), on a 1x3x32x32 input, within TOL_NETWORK.
+// The re-parameterization (src/models/reparam.ts, applied by RepVGGBlock.switchToDeploy and
+// repvggModelConvert in src/models/block.ts and repvgg.ts).
+//
+// First, our conversion of a PyTorch checkpoint of a small custom RepVGG (groups 2 and 4, SE,
+// random BN statistics; scripts/make-model-fixtures.py) against the official repvgg_model_convert's
+// weights and logits.
+//
+// Then: fused (deploy) vs multi-branch (training form), eval mode, every official variant, with random
+// non-trivial BN statistics (running_mean ~ N(0, 0.1), running_var ~ U(0.5, 2), weight ~
+// U(0.5, 1.5), bias ~ N(0, 0.1): BN at its initial values is nearly the identity and would leave the folding
+// little to get wrong), on a 1x3x32x32 input, within TOL_NETWORK.
 //
 // Two comparisons per variant: every block on its own (the fused block fed the multi-branch
 // block's input), then the whole network (features of the last block and logits). The per-block
@@ -16,12 +24,59 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Backend } from '../src/backend.js';
 import { createBackend } from '../src/backends/create.js';
+import { readTorch } from '../src/io/index.js';
 import type { RepVGGBlock } from '../src/models/block.js';
-import { createRepVGG, repvggModelConvert, type RepVGG } from '../src/models/repvgg.js';
-import { stateDict } from '../src/models/state-dict.js';
+import { RepVGG, createRepVGG, planBlocks, repvggModelConvert } from '../src/models/repvgg.js';
+import { loadStateDict, stateDict } from '../src/models/state-dict.js';
 import { Tensor } from '../src/tensor.js';
-import { relErr, TOL_NETWORK } from './helpers/compare.js';
-import { modelManifest, randomInput, randomizeBatchNorms } from './helpers/models.js';
+import { testBackends } from './helpers/backends.js';
+import { assertErr, relErr } from './helpers/compare.js';
+import {
+  evalLogits, modelFixtureBytes, modelManifest, randomInput, randomizeBatchNorms, smallConfig, smallTensor,
+} from './helpers/models.js';
+import { TOL_FORWARD, TOL_NETWORK } from './helpers/tolerances.js';
+
+// ---- the official conversion of a PyTorch checkpoint ----
+
+{
+  const cfg = smallConfig();
+  const trainFile = readTorch(modelFixtureBytes('small_train.pt'));
+  const deployFile = readTorch(modelFixtureBytes('small_deploy.pt'));
+  const x = smallTensor('eval.x');
+  const verbose = Boolean(process.env.MODELS_VERBOSE);
+  for (const backend of await testBackends()) {
+    test(`${backend.name}: repvggModelConvert == official repvgg_model_convert (every rbr_reparam within 1e-5)`, () => {
+      const model = new RepVGG(backend, { ...cfg, init: false });
+      loadStateDict(model, trainFile.tensors);
+      model.eval();
+      const fused = repvggModelConvert(model);
+      const ours = stateDict(fused);
+      assert.equal([...ours.keys()], [...deployFile.tensors.keys()], 'deploy state dict keys and order');
+      let worst = 0;
+      let reparams = 0;
+      for (const [k, t] of deployFile.tensors) {
+        const o = ours.get(k)!;
+        assert.equal(o.shape, t.shape, k);
+        if (k.includes('rbr_reparam.')) {
+          const err = relErr(o.data as Float32Array, t.data as Float32Array);
+          assertErr(err, TOL_FORWARD, k);
+          worst = Math.max(worst, err);
+          reparams++;
+        } else {
+          assert.equal(Array.from(o.data as Float32Array), Array.from(t.data as Float32Array), `${k} is copied as is`);
+        }
+      }
+      assert.is(reparams, 2 * planBlocks(cfg).length);
+      const err = relErr(evalLogits(fused, x), smallTensor('eval.logits_deploy_form').data);
+      assertErr(err, TOL_NETWORK, 'logits of our converted model vs PyTorch\'s deploy form');
+      if (verbose) console.log(`    ${backend.name} converted weights: worst ${worst.toExponential(2)} over ${reparams} tensors; logits ${err.toExponential(2)}`);
+      fused.dispose();
+      model.dispose();
+    });
+  }
+}
+
+// ---- fused == multi-branch, every official variant ----
 
 const manifest = modelManifest();
 const INPUT = [1, 3, 32, 32];

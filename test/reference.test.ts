@@ -1,8 +1,11 @@
-// Memory management of the reference backend: zeroed allocations, the free-list pool, the byte
-// count, and clear errors for misuse (double free, foreign buffers, bad lengths, use after free).
+// The reference backend's memory (src/backends/reference/index.ts): zeroed allocations, the
+// free-list pool, the byte count, flat memory over a training loop, and clear errors for misuse
+// (double free, foreign buffers, bad lengths, use after free).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { createBackend } from '../src/backends/create.js';
 import { ReferenceBackend } from '../src/backends/reference/index.js';
+import { LABELS, setup } from './helpers/training-block.js';
 
 test('reference alloc returns zeros, and reuses freed arrays of the same length zeroed', () => {
   const b = new ReferenceBackend();
@@ -56,6 +59,17 @@ test('reference alloc rejects non-integer, negative and absurd lengths, naming t
     assert.throws(() => b.alloc(bad), (e: Error) => e.message.includes(`alloc(${String(bad)})`), `alloc(${bad})`);
   }
   assert.is(b.memoryBytes(), 0);
+});
+
+test('100 training steps of a block through the ops: memory flat after warm-up (as on wasm-simd, see allocator.test.ts)', async () => {
+  const b = await createBackend('reference');
+  const { block, x } = setup(b);
+  let memoryAt10 = NaN;
+  for (let step = 1; step <= 100; step++) {
+    block.step(x, LABELS);
+    if (step === 10) memoryAt10 = b.memoryBytes();
+  }
+  assert.is(b.memoryBytes(), memoryAt10);
 });
 
 test.run();

@@ -1,8 +1,8 @@
-// The training loop end to end, on real digits (the `mnist` source: 512 training and 500 test
-// images) with a narrow RepVGG: it learns, it is deterministic, it resumes exactly after a kill,
-// it stops on a non-finite loss without touching the last good checkpoint, gradient checkpointing
-// changes memory and nothing else, and metrics.json says what happened. Kept small (a few seconds
-// of training in all) so the whole file stays fast on a busy machine.
+// The training loop (src/train/trainer.ts) end to end, on real digits (the `mnist` source: 512
+// training and 500 test images) with a narrow RepVGG: it learns, it is deterministic, it resumes
+// exactly after a kill, it stops on a non-finite loss without touching the last good checkpoint,
+// gradient checkpointing changes memory and nothing else, and metrics.json says what happened.
+// Kept small (a few seconds of training in all) so the whole file stays fast on a busy machine.
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +27,7 @@ const data = {
   test: new BatchLoader(source.test, { batchSize: 100, shuffle: false, augment: false }),
 };
 const backend = await createBackend('wasm-simd') as WasmBackend;
-const root = await mkdtemp(join(tmpdir(), 'repvgg-train-loop-'));
+const root = await mkdtemp(join(tmpdir(), 'repvgg-trainer-'));
 const dir = (name: string) => join(root, name);
 const CHECKPOINT = 'checkpoint.safetensors';
 
@@ -92,7 +92,7 @@ async function straightRun() {
 test('mnist, 3 epochs of SGD: the loss falls, the test accuracy is far above chance, the deploy form agrees', async () => {
   const { result: r, firstBatchLoss, seconds } = await straightRun();
   const last = r.history[r.history.length - 1];
-  console.log(`train-loop: ${source.train.n} train / ${source.test.n} test digits, 3 epochs in ${seconds.toFixed(1)} s: ` +
+  console.log(`trainer: ${source.train.n} train / ${source.test.n} test digits, 3 epochs in ${seconds.toFixed(1)} s: ` +
     `first batch loss ${firstBatchLoss.toFixed(3)}, last epoch's train loss ${last.trainLoss.toFixed(3)}, ` +
     `test accuracy ${r.history.map((h) => h.test.top1).join(' -> ')}, deploy ${r.deployTestAccuracy}`);
   assert.is(r.history.length, 3);
@@ -208,7 +208,7 @@ test('NaN guard: lr 1e6 stops with NonFiniteLossError naming the epoch and batch
   assert.match(err.message, `at epoch 2, batch ${err.batch + 1}`);
   assert.is(err.checkpoint, join(d, CHECKPOINT));
   assert.match(err.message, join(d, CHECKPOINT));
-  console.log(`train-loop: NaN guard: ${err.message}`);
+  console.log(`trainer: NaN guard: ${err.message}`);
   // Untouched: same bytes, nothing else written, and readable as the checkpoint after epoch 1.
   assert.equal(await readdir(d), [CHECKPOINT]);
   const now = await readFile(join(d, CHECKPOINT));
@@ -259,7 +259,7 @@ test('gradient checkpointing: the same gradients and running statistics, less me
     for (const [k, bytes] of plain.state) {
       assert.ok(Buffer.compare(bytes, ckpt.state.get(k)!) === 0, `${name}: ${k} differs with checkpointing (running statistics updated twice?)`);
     }
-    console.log(`train-loop: ${name}, batch ${batch.size}: peak live bytes of one step ${plain.peak} without checkpointing, ` +
+    console.log(`trainer: ${name}, batch ${batch.size}: peak live bytes of one step ${plain.peak} without checkpointing, ` +
       `${ckpt.peak} with (above the ${mb(plain.resident)} of weights and input: ${mb(plain.peak - plain.resident)} vs ` +
       `${mb(ckpt.peak - ckpt.resident)}); kept by the forward ${mb(plain.kept)} vs ${mb(ckpt.kept)}`);
     assert.is(ckpt.resident, plain.resident);

@@ -1,17 +1,21 @@
-// PyTorch checkpoints of a small custom RepVGG (groups 2 and 4 on identity and stride-2 blocks, SE
-// on every block, random BN statistics), written by scripts/make-model-fixtures.py with the
-// official definition: read with src/io's torch reader, loaded with loadStateDict, run in eval
-// mode and compared with PyTorch's logits (computed in float64); our conversion compared with the
-// official repvgg_model_convert's weights. Then bad dicts and files: what the errors say.
+// State dicts (src/models/state-dict.ts): PyTorch checkpoints of a small custom RepVGG (groups 2
+// and 4 on identity and stride-2 blocks, SE on every block, random BN statistics), written by
+// scripts/make-model-fixtures.py with the official definition, read with src/io's torch reader,
+// loaded with loadStateDict and run in eval mode against PyTorch's logits (computed in float64);
+// the names, order and shapes of A0's state dict; then bad dicts and files: what the errors say.
+// (The last test, damaged .pt files, exercises the torch reader, src/io/torch.ts, on these
+// fixtures.)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { createBackend } from '../src/backends/create.js';
 import { readTorch, type NamedTensor } from '../src/io/index.js';
-import { RepVGG, planBlocks, repvggModelConvert } from '../src/models/repvgg.js';
+import { RepVGG, createRepVGG } from '../src/models/repvgg.js';
 import { StateDictError, detectForm, loadStateDict, stateDict, type StateDict } from '../src/models/state-dict.js';
-import { Tensor } from '../src/tensor.js';
 import { testBackends } from './helpers/backends.js';
-import { relErr, TOL_FORWARD, TOL_NETWORK } from './helpers/compare.js';
-import { modelFixtureBytes, modelManifest, smallConfig, smallTensor } from './helpers/models.js';
+import { assertErr, relErr } from './helpers/compare.js';
+import { evalLogits, modelFixtureBytes, modelManifest, smallConfig, smallTensor } from './helpers/models.js';
+import { errorOf } from './helpers/throws.js';
+import { TOL_NETWORK } from './helpers/tolerances.js';
 
 const backends = await testBackends();
 const manifest = modelManifest();
@@ -20,30 +24,6 @@ const trainFile = readTorch(modelFixtureBytes('small_train.pt'));
 const deployFile = readTorch(modelFixtureBytes('small_deploy.pt'));
 const x = smallTensor('eval.x');
 const verbose = Boolean(process.env.MODELS_VERBOSE);
-
-function evalLogits(model: RepVGG): Float32Array {
-  model.eval();
-  const xt = Tensor.from(model.backend, x.data, x.shape);
-  const y = model.forward(xt);
-  const out = y.toFloat32Array();
-  y.dispose();
-  xt.dispose();
-  return out;
-}
-
-function check(err: number, tol: number, what: string): void {
-  assert.ok(err <= tol, `${what}: relative error ${err.toExponential(3)} > ${tol}`);
-}
-
-function errorOf(f: () => unknown): Error {
-  try {
-    f();
-  } catch (e) {
-    assert.instance(e, Error);
-    return e as Error;
-  }
-  throw new assert.Assertion({ message: 'expected an error', operator: 'throws', generated: false, actual: undefined, expects: 'an error' });
-}
 
 test('the files hold the state dicts torch.save wrote', () => {
   assert.is(trainFile.format, 'zip');
@@ -59,8 +39,8 @@ for (const backend of backends) {
     const model = new RepVGG(backend, { ...cfg, init: false });
     const report = loadStateDict(model, trainFile.tensors);
     assert.equal(report, { missing: [], unexpected: [], mismatched: [] });
-    const err = relErr(evalLogits(model), smallTensor('eval.logits_train_form').data);
-    check(err, TOL_NETWORK, 'logits (training form)');
+    const err = relErr(evalLogits(model, x), smallTensor('eval.logits_train_form').data);
+    assertErr(err, TOL_NETWORK, 'logits (training form)');
     if (verbose) console.log(`    ${backend.name} training-form logits: ${err.toExponential(2)}`);
     // The state dict going out is the one that came in: same keys, same order, same values.
     const out = stateDict(model);
@@ -73,44 +53,25 @@ for (const backend of backends) {
     model.dispose();
   });
 
-  test(`${backend.name}: repvggModelConvert == official repvgg_model_convert (every rbr_reparam within 1e-5)`, () => {
-    const model = new RepVGG(backend, { ...cfg, init: false });
-    loadStateDict(model, trainFile.tensors);
-    model.eval();
-    const fused = repvggModelConvert(model);
-    const ours = stateDict(fused);
-    assert.equal([...ours.keys()], [...deployFile.tensors.keys()], 'deploy state dict keys and order');
-    let worst = 0;
-    let reparams = 0;
-    for (const [k, t] of deployFile.tensors) {
-      const o = ours.get(k)!;
-      assert.equal(o.shape, t.shape, k);
-      if (k.includes('rbr_reparam.')) {
-        const err = relErr(o.data as Float32Array, t.data as Float32Array);
-        check(err, TOL_FORWARD, k);
-        worst = Math.max(worst, err);
-        reparams++;
-      } else {
-        assert.equal(Array.from(o.data as Float32Array), Array.from(t.data as Float32Array), `${k} is copied as is`);
-      }
-    }
-    assert.is(reparams, 2 * planBlocks(cfg).length);
-    const err = relErr(evalLogits(fused), smallTensor('eval.logits_deploy_form').data);
-    check(err, TOL_NETWORK, 'logits of our converted model vs PyTorch\'s deploy form');
-    if (verbose) console.log(`    ${backend.name} converted weights: worst ${worst.toExponential(2)} over ${reparams} tensors; logits ${err.toExponential(2)}`);
-    fused.dispose();
-    model.dispose();
-  });
-
   test(`${backend.name}: deploy-form checkpoint -> deploy: true model -> eval logits == PyTorch`, () => {
     const model = new RepVGG(backend, { ...cfg, deploy: true, init: false });
     loadStateDict(model, deployFile.tensors);
-    const err = relErr(evalLogits(model), smallTensor('eval.logits_deploy_form').data);
-    check(err, TOL_NETWORK, 'logits (deploy form)');
+    const err = relErr(evalLogits(model, x), smallTensor('eval.logits_deploy_form').data);
+    assertErr(err, TOL_NETWORK, 'logits (deploy form)');
     if (verbose) console.log(`    ${backend.name} deploy-form logits: ${err.toExponential(2)}`);
     model.dispose();
   });
 }
+
+test('A0 state dict: the names, order and shapes of PyTorch\'s, in both forms', async () => {
+  const backend = await createBackend('wasm-simd');
+  for (const form of ['train', 'deploy'] as const) {
+    const model = createRepVGG(backend, 'A0', { deploy: form === 'deploy', init: false });
+    const ours = [...stateDict(model)].map(([k, t]) => [k, t.shape]);
+    assert.equal(ours, manifest.state_dict_keys.A0[form], `A0 ${form} form`);
+    model.dispose();
+  }
+});
 
 test('a {state_dict: ...} checkpoint with DataParallel\'s module. prefix loads the same', () => {
   const wrapped = readTorch(modelFixtureBytes('small_wrapped.pt'));
@@ -120,7 +81,7 @@ test('a {state_dict: ...} checkpoint with DataParallel\'s module. prefix loads t
   const backend = backends[1];
   const model = new RepVGG(backend, { ...cfg, init: false });
   loadStateDict(model, wrapped.tensors);
-  check(relErr(evalLogits(model), smallTensor('eval.logits_train_form').data), TOL_NETWORK, 'logits');
+  assertErr(relErr(evalLogits(model, x), smallTensor('eval.logits_train_form').data), TOL_NETWORK, 'logits');
   // Kept prefixed, the load fails and says why.
   const raw = readTorch(modelFixtureBytes('small_wrapped.pt'), { stripPrefixes: false });
   const e = errorOf(() => loadStateDict(model, raw.tensors));
@@ -199,12 +160,6 @@ test('integer values where floats belong: refused before anything is copied', ()
   assert.match(e.message, 'stage0.rbr_dense.bn.running_mean (int64)');
   assert.ok(model.namedParameters().every(([, p]) => p.value.toFloat32Array().every((v) => v === 0 || v === 1)), 'model untouched');
   model.dispose();
-});
-
-test('SE on a stage narrower than 16 channels: a clear error naming the stage', () => {
-  const e = errorOf(() => new RepVGG(backends[1], { ...cfg, widthMultiplier: [0.125, 0.25, 0.25, 0.125] }));
-  assert.match(e.message, 'useSE needs at least 16 channels');
-  assert.match(e.message, 'stage0 8 channels');
 });
 
 test('a dict for another architecture is refused with the differences named', () => {

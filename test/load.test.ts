@@ -1,5 +1,6 @@
-// The kernel module loads from bytes, a compiled module or a file URL as well as from the package,
-// and Node-only code stays in its few adapters (so the library loads in a browser).
+// Loading the kernel module (src/backends/wasm/load.ts, with the Node adapter node-file.ts): from
+// bytes, a compiled module or a file URL as well as from the package, refusing a module that is
+// not ours; and Node-only code stays in its few adapters (so the library loads in a browser).
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,12 +40,6 @@ test('a .wasm that is not the kernel module is refused by name', async () => {
     () => assert.unreachable('should have thrown'),
     (e: Error) => assert.match(e.message, /not a repvgg-wasm kernel module: missing exports/),
   );
-});
-
-test('auto picks wasm-simd here; reference is always available', async () => {
-  assert.is((await createBackend()).name, 'wasm-simd');
-  assert.is((await createBackend('reference')).name, 'reference');
-  await createBackend('gpu' as never).then(() => assert.unreachable(), (e: Error) => assert.match(e.message, /unknown backend "gpu"/));
 });
 
 test('Node-only imports live only in the Node adapters', () => {

@@ -1,6 +1,6 @@
-// Training data (src/data): the CIFAR-10, IDX and .npy readers on files this test writes, the
-// `mnist` package source, normalization, the batch loader's coverage and determinism, and the
-// crop/flip augmentation.
+// The data sources (src/data/sources.ts, with the file formats of src/data/formats.ts): CIFAR-10
+// binaries, the `mnist` package, MNIST IDX files and .npy arrays, on files this test writes, read
+// through loadSource; their normalization as the loader applies it; and the source strings.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,11 +9,13 @@ import { gzipSync } from 'node:zlib';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  BatchLoader, CIFAR10_MEAN, CIFAR10_STD, MNIST_MEAN, MNIST_STD, augmentImage, classCounts, createDataset,
-  loadSource, mnistFromPackageDigits, parseSourceSpec, sampleAugment, subset, type AugmentParams, type ImageDataset,
+  BatchLoader, CIFAR10_MEAN, CIFAR10_STD, MNIST_MEAN, MNIST_STD, classCounts, loadSource, mnistFromPackageDigits,
+  parseSourceSpec, subset, type ImageDataset,
 } from '../src/data/index.js';
-import { STREAM, streamRng } from '../src/data/random.js';
 import { writeNpy } from '../src/io/index.js';
+import { sameBytes } from './helpers/data.js';
+import { rejectsWith, throwsWith } from './helpers/throws.js';
+import { TOL_PIXEL, TOL_STATS_F64 } from './helpers/tolerances.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'repvgg-data-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -22,31 +24,6 @@ function dir(name: string): string {
   const d = join(tmp, name);
   mkdirSync(d, { recursive: true });
   return d;
-}
-
-async function assertRejects(p: Promise<unknown>, re: RegExp, what: string): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    assert.instance(e, Error, `${what}: threw a non-Error`);
-    assert.match((e as Error).message, re, `${what}: message "${(e as Error).message}" does not match ${re}`);
-    return;
-  }
-  assert.unreachable(`${what}: did not throw`);
-}
-
-function assertThrows(f: () => unknown, re: RegExp, what: string): void {
-  try {
-    f();
-  } catch (e) {
-    assert.match((e as Error).message, re, `${what}: message "${(e as Error).message}" does not match ${re}`);
-    return;
-  }
-  assert.unreachable(`${what}: did not throw`);
-}
-
-function sameBytes(a: ArrayBufferView, b: ArrayBufferView): boolean {
-  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -102,7 +79,7 @@ test('cifar10: official binary layout -> exact labels, pixels (R, G, B planes) a
   for (const [k, j] of [[0, 0], [0, 1023], [1, 1024], [1, 2047], [2, 2048], [2, 3071], [1, 1500]]) {
     const raw = cifarPixel(0, 5, j);
     const want = (raw / 255 - CIFAR10_MEAN[k]) / CIFAR10_STD[k];
-    assert.ok(Math.abs(x[3072 + j] - want) < 1e-5, `pixel ${j}: ${x[3072 + j]} vs ${want}`);
+    assert.ok(Math.abs(x[3072 + j] - want) < TOL_PIXEL, `pixel ${j}: ${x[3072 + j]} vs ${want}`);
   }
   assert.equal([...batches[1].labels], [cifarLabel(0, 4), cifarLabel(0, 5)]);
 
@@ -121,16 +98,16 @@ test('cifar10: a truncated file, a bad label and missing files are errors naming
   writeFileSync(join(d, 'data_batch_1.bin'), cifarBatch(1, 3));
   writeFileSync(join(d, 'data_batch_2.bin'), cifarBatch(2, 2).subarray(0, 3073 * 2 - 100));
   writeFileSync(join(d, 'test_batch.bin'), cifarBatch(0, 1));
-  await assertRejects(loadSource(`cifar10:${d}`), /data_batch_2\.bin has 6046 bytes, not a positive multiple of the 3073-byte record/,
+  await rejectsWith(loadSource(`cifar10:${d}`), /data_batch_2\.bin has 6046 bytes, not a positive multiple of the 3073-byte record/,
     'truncated batch');
   writeFileSync(join(d, 'data_batch_2.bin'), cifarBatch(2, 2));
   const bad = cifarBatch(0, 2);
   bad[3073] = 10;
   writeFileSync(join(d, 'test_batch.bin'), bad);
-  await assertRejects(loadSource(`cifar10:${d}`), /test_batch\.bin: record 1 has label 10/, 'label 10');
+  await rejectsWith(loadSource(`cifar10:${d}`), /test_batch\.bin: record 1 has label 10/, 'label 10');
   rmSync(join(d, 'test_batch.bin'));
-  await assertRejects(loadSource(`cifar10:${d}`), /has no test_batch\.bin/, 'no test batch');
-  await assertRejects(loadSource(`cifar10:${join(tmp, 'nowhere')}`), /nowhere/, 'no directory');
+  await rejectsWith(loadSource(`cifar10:${d}`), /has no test_batch\.bin/, 'no test batch');
+  await rejectsWith(loadSource(`cifar10:${join(tmp, 'nowhere')}`), /nowhere/, 'no directory');
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -272,11 +249,11 @@ test('mnist:<dir>: IDX files (one gzipped) -> padded 32x32 images and labels; er
   }
   // Errors: truncated data, count mismatch, missing file.
   writeFileSync(join(d, 't10k-labels-idx1-ubyte'), idx([3], Uint8Array.from([9, 2, 6])).subarray(0, 10));
-  await assertRejects(loadSource(`mnist:${d}`), /t10k-labels-idx1-ubyte: dimensions \[3\] need 3 bytes of data, the file has 2 \(truncated\)/, 'truncated');
+  await rejectsWith(loadSource(`mnist:${d}`), /t10k-labels-idx1-ubyte: dimensions \[3\] need 3 bytes of data, the file has 2 \(truncated\)/, 'truncated');
   writeFileSync(join(d, 't10k-labels-idx1-ubyte'), idx([2], Uint8Array.from([9, 2])));
-  await assertRejects(loadSource(`mnist:${d}`), /has 3 images but .*t10k-labels-idx1-ubyte has 2 labels/, 'mismatch');
+  await rejectsWith(loadSource(`mnist:${d}`), /has 3 images but .*t10k-labels-idx1-ubyte has 2 labels/, 'mismatch');
   rmSync(join(d, 't10k-labels-idx1-ubyte'));
-  await assertRejects(loadSource(`mnist:${d}`), /has none of t10k-labels-idx1-ubyte/, 'missing');
+  await rejectsWith(loadSource(`mnist:${d}`), /has none of t10k-labels-idx1-ubyte/, 'missing');
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -317,13 +294,13 @@ test('npy: float32 NCHW + int64 labels; last 20% held out; mean/std from the tra
     for (let i = 0; i < 8; i++) for (let j = 0; j < hw; j++) vals.push(x[(i * c + k) * hw + j]);
     const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
     const std = Math.sqrt(vals.reduce((a, b) => a + (b - mean) ** 2, 0) / vals.length);
-    assert.ok(Math.abs(s.train.mean[k] - mean) < 1e-9 && Math.abs(s.train.std[k] - std) < 1e-9, `channel ${k} stats`);
+    assert.ok(Math.abs(s.train.mean[k] - mean) < TOL_STATS_F64 && Math.abs(s.train.std[k] - std) < TOL_STATS_F64, `channel ${k} stats`);
     assert.is(s.test.mean[k], s.train.mean[k], 'the test set uses the training statistics');
   }
   // Float pixels are normalized as they are: (x - mean) / std.
   const [first] = new BatchLoader(s.test, { batchSize: 2, shuffle: false }).batches(0);
   const v = x[8 * c * hw + hw + 5]; // test image 0, channel 1, pixel 5
-  assert.ok(Math.abs(first.x[hw + 5] - (v - s.train.mean[1]) / s.train.std[1]) < 1e-5, 'normalized');
+  assert.ok(Math.abs(first.x[hw + 5] - (v - s.train.mean[1]) / s.train.std[1]) < TOL_PIXEL, 'normalized');
   assert.match(s.description, /last 20% held out/);
 
   // Explicit test files, float64 images (converted), int32 labels.
@@ -336,19 +313,19 @@ test('npy: float32 NCHW + int64 labels; last 20% held out; mean/std from the tra
 
   // Errors name the file, shape and dtype.
   writeFileSync(join(d, 'x3.npy'), writeNpy({ shape: [n, c, hw], data: x }));
-  await assertRejects(loadSource(`npy:${join(d, 'x3.npy')},${join(d, 'y.npy')}`),
+  await rejectsWith(loadSource(`npy:${join(d, 'x3.npy')},${join(d, 'y.npy')}`),
     /images .*x3\.npy have shape \[10, 2, 12\] \(float32\); expected 4-D NCHW/, '3-D images');
   writeFileSync(join(d, 'xi.npy'), writeNpy({ shape: [n, c, 4, 3], data: new Int32Array(n * c * hw) }));
-  await assertRejects(loadSource(`npy:${join(d, 'xi.npy')},${join(d, 'y.npy')}`),
+  await rejectsWith(loadSource(`npy:${join(d, 'xi.npy')},${join(d, 'y.npy')}`),
     /images .*xi\.npy have dtype int32 and shape \[10, 2, 4, 3\]; expected float32/, 'int images');
   writeFileSync(join(d, 'y9.npy'), writeNpy({ shape: [9], data: labels.subarray(0, 9) }));
-  await assertRejects(loadSource(`npy:${join(d, 'x.npy')},${join(d, 'y9.npy')}`),
+  await rejectsWith(loadSource(`npy:${join(d, 'x.npy')},${join(d, 'y9.npy')}`),
     /labels .*y9\.npy have shape \[9\] \(int64\); expected \[10\]/, 'label count');
   writeFileSync(join(d, 'yf.npy'), writeNpy({ shape: [n], data: new Float32Array(n) }));
-  await assertRejects(loadSource(`npy:${join(d, 'x.npy')},${join(d, 'yf.npy')}`),
+  await rejectsWith(loadSource(`npy:${join(d, 'x.npy')},${join(d, 'yf.npy')}`),
     /labels .*yf\.npy have dtype float32 and shape \[10\]; expected int64/, 'float labels');
   writeFileSync(join(d, 'yn.npy'), writeNpy({ shape: [n], data: BigInt64Array.from({ length: n }, (_, i) => BigInt(i - 1)) }));
-  await assertRejects(loadSource(`npy:${join(d, 'x.npy')},${join(d, 'yn.npy')}`), /label -1 of image 0/, 'negative label');
+  await rejectsWith(loadSource(`npy:${join(d, 'x.npy')},${join(d, 'yn.npy')}`), /label -1 of image 0/, 'negative label');
 });
 
 test('source strings', async () => {
@@ -356,150 +333,9 @@ test('source strings', async () => {
   assert.equal(parseSourceSpec('mnist:/data/m'), { kind: 'mnist-idx', dir: '/data/m' });
   assert.equal(parseSourceSpec('cifar10:C:\\data'), { kind: 'cifar10', dir: 'C:\\data' });
   assert.equal(parseSourceSpec('npy:a.npy,b.npy'), { kind: 'npy', x: 'a.npy', labels: 'b.npy' });
-  assertThrows(() => parseSourceSpec('npy:a.npy,b.npy,c.npy'), /2 or 4 files/, 'three files');
-  assertThrows(() => parseSourceSpec('imagenet:/x'), /unknown data source "imagenet:\/x"; expected one of: mnist, /, 'unknown');
-  assertThrows(() => parseSourceSpec('cifar10'), /needs a directory/, 'cifar10 without dir');
-});
-
-// ---------------------------------------------------------------------------------------------
-// BatchLoader and augmentation
-
-/** n images [c, h, w] whose pixels encode (image, channel, position); label = i % 7. */
-function synthetic(n: number, c: number, h: number, w: number): ImageDataset {
-  const pixels = new Uint8Array(n * c * h * w);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = (i * 37 + (i >> 8)) & 255;
-  return createDataset({
-    name: 'synthetic', shape: [n, c, h, w], pixels, labels: Int32Array.from({ length: n }, (_, i) => i % 7),
-    mean: Array.from({ length: c }, (_, k) => 0.25 + 0.1 * k), std: Array.from({ length: c }, (_, k) => 0.5 - 0.1 * k),
-    augment: { cropPadding: 4, flip: true },
-  });
-}
-
-/** What the loader must produce for image i with these crop/flip parameters. */
-function expectedImage(ds: ImageDataset, i: number, padding: number, p: AugmentParams): Float32Array {
-  const size = ds.c * ds.h * ds.w;
-  const raw = augmentImage(ds.pixels.slice(i * size, (i + 1) * size), ds.c, ds.h, ds.w, padding, p);
-  const out = new Float32Array(size);
-  for (let j = 0; j < size; j++) {
-    const k = Math.floor(j / (ds.h * ds.w));
-    out[j] = (raw[j] / 255 - ds.mean[k]) / ds.std[k];
-  }
-  return out;
-}
-
-function close(a: Float32Array, b: Float32Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (Math.abs(a[i] - b[i]) > 1e-5) return false;
-  return true;
-}
-
-test('BatchLoader: every image once per epoch, deterministic per (seed, epoch), different across epochs', () => {
-  const ds = synthetic(103, 3, 8, 8);
-  const loader = new BatchLoader(ds, { batchSize: 10, shuffle: true, seed: 7 });
-  assert.is(loader.batchesPerEpoch, 11);
-  const run = (l: BatchLoader, e: number) => [...l.batches(e)];
-  const e0 = run(loader, 0);
-  assert.equal(e0.map((b) => b.size), [10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 3]);
-  assert.equal(e0.map((b) => b.index), [...Array(11).keys()]);
-  const seen = e0.flatMap((b) => [...b.indices]).sort((a, b) => a - b);
-  assert.equal(seen, [...Array(103).keys()], 'each image exactly once');
-  for (const b of e0) {
-    assert.is(b.x.length, b.size * 3 * 64);
-    for (let j = 0; j < b.size; j++) assert.is(b.labels[j], ds.labels[b.indices[j]]);
-  }
-  assert.ok(e0.flatMap((b) => [...b.indices]).some((v, i) => v !== i), 'shuffled');
-
-  const again = run(new BatchLoader(ds, { batchSize: 10, shuffle: true, seed: 7 }), 0);
-  assert.ok(again.every((b, k) => sameBytes(b.x, e0[k].x) && sameBytes(b.indices, e0[k].indices)), 'same seed and epoch: same batches');
-  run(loader, 1); // running other epochs first changes nothing
-  assert.ok(run(loader, 0).every((b, k) => sameBytes(b.x, e0[k].x)), 'epoch 0 again');
-  const e1 = run(loader, 1);
-  assert.not.equal(e1.flatMap((b) => [...b.indices]), e0.flatMap((b) => [...b.indices]), 'epoch 1 order differs');
-  const s8 = run(new BatchLoader(ds, { batchSize: 10, shuffle: true, seed: 8 }), 0);
-  assert.not.equal(s8.flatMap((b) => [...b.indices]), e0.flatMap((b) => [...b.indices]), 'seed 8 order differs');
-
-  const dl = new BatchLoader(ds, { batchSize: 10, shuffle: true, seed: 7, dropLast: true });
-  assert.is(dl.batchesPerEpoch, 10);
-  assert.equal([...dl.batches(0)].map((b) => b.size), Array(10).fill(10));
-
-  const plain = run(new BatchLoader(ds, { batchSize: 50, shuffle: false, augment: false }), 3);
-  assert.equal(plain.flatMap((b) => [...b.indices]), [...Array(103).keys()], 'unshuffled: dataset order');
-  assert.ok(close(plain[0].x.subarray(5 * 192, 6 * 192), expectedImage(ds, 5, 0, { top: 0, left: 0, flip: false })), 'plain normalization');
-  assertThrows(() => loader.batches(-1).next(), /epoch must be an integer >= 0/, 'negative epoch');
-  assertThrows(() => new BatchLoader(ds, { batchSize: 0, shuffle: false }), /batchSize must be an integer >= 1/, 'batch size 0');
-});
-
-test('augmentation: crop shifts by hand-computed offsets, flip mirrors, loader follows its PRNG stream', () => {
-  // One 1x4x5 image, values 1..20; padding 2, top 1, left 3: out(y, x) = in(y - 1, x + 1).
-  const img = Uint8Array.from({ length: 20 }, (_, i) => i + 1);
-  const crop = augmentImage(img, 1, 4, 5, 2, { top: 1, left: 3, flip: false });
-  assert.equal([...crop], [
-    0, 0, 0, 0, 0,
-    2, 3, 4, 5, 0,
-    7, 8, 9, 10, 0,
-    12, 13, 14, 15, 0,
-  ]);
-  const flipped = augmentImage(img, 1, 4, 5, 2, { top: 1, left: 3, flip: true });
-  assert.equal([...flipped], [
-    0, 0, 0, 0, 0,
-    0, 5, 4, 3, 2,
-    0, 10, 9, 8, 7,
-    0, 15, 14, 13, 12,
-  ]);
-  const centre = augmentImage(img, 1, 4, 5, 2, { top: 2, left: 2, flip: true });
-  assert.equal([...centre.subarray(0, 5)], [5, 4, 3, 2, 1], 'centred crop + flip = mirror');
-
-  // The loader: image j of an unshuffled epoch gets the j-th draw of the (seed, epoch) augment stream.
-  const ds = synthetic(40, 3, 32, 32);
-  const loader = new BatchLoader(ds, { batchSize: 16, shuffle: false, seed: 3 });
-  assert.equal(loader.augment, { cropPadding: 4, flip: true });
-  const rng = streamRng(3, 2, STREAM.augment);
-  const size = 3 * 32 * 32;
-  const params: AugmentParams[] = [];
-  for (const b of loader.batches(2)) {
-    assert.is(b.x.length, b.size * size, 'shape kept');
-    for (let j = 0; j < b.size; j++) {
-      const p = sampleAugment(rng, ds.augment);
-      params.push(p);
-      assert.ok(p.top >= 0 && p.top <= 8 && p.left >= 0 && p.left <= 8);
-      const got = b.x.subarray(j * size, (j + 1) * size);
-      assert.ok(close(got, expectedImage(ds, b.indices[j], 4, p)), `image ${b.indices[j]}: ${JSON.stringify(p)}`);
-      // The padding shows as normalized zeros: rows above the shifted content.
-      if (p.top < 4) assert.ok(Math.abs(got[0] - -ds.mean[0] / ds.std[0]) < 1e-6, 'padded corner is a raw zero');
-    }
-  }
-  assert.ok(params.some((p) => p.flip) && params.some((p) => !p.flip), 'both flips occur');
-  assert.ok(new Set(params.map((p) => p.top * 9 + p.left)).size > 10, 'offsets vary');
-  // A shuffled, augmented loader is reproducible too, and a different epoch draws different crops.
-  const l2 = new BatchLoader(ds, { batchSize: 40, shuffle: true, seed: 3 });
-  const [a] = l2.batches(0);
-  const [b] = l2.batches(0);
-  const [c] = l2.batches(1);
-  assert.ok(sameBytes(a.x, b.x));
-  assert.not.ok(sameBytes(a.x, c.x));
-  // Explicit options override the dataset's; digits-style options never flip.
-  const noFlip = new BatchLoader(ds, { batchSize: 40, shuffle: false, seed: 1, augment: { cropPadding: 2, flip: false } });
-  const r2 = streamRng(1, 0, STREAM.augment);
-  const [nb] = noFlip.batches(0);
-  for (let j = 0; j < 40; j++) {
-    const p = sampleAugment(r2, { cropPadding: 2, flip: false });
-    assert.not.ok(p.flip);
-    assert.ok(close(nb.x.subarray(j * size, (j + 1) * size), expectedImage(ds, j, 2, p)), `no-flip image ${j}`);
-  }
-});
-
-test('createDataset and subset validate', () => {
-  const ds = synthetic(5, 1, 2, 2);
-  const s = subset(ds, [4, 0, 4]);
-  assert.equal([...s.labels], [4, 0, 4]);
-  assert.equal([...s.pixels.subarray(0, 4)], [...ds.pixels.subarray(16, 20)]);
-  assert.is(s.classes, ds.classes);
-  assertThrows(() => subset(ds, [5]), /index 5 \(at 0\) is out of range for 5 images/, 'subset range');
-  const base = { name: 'bad', shape: [2, 1, 2, 2] as const, pixels: new Uint8Array(8), labels: Int32Array.from([0, 3]), mean: [0], std: [1] };
-  assertThrows(() => createDataset({ ...base, classes: 3 }), /label 3 is out of range for 3 classes/, 'label range');
-  assertThrows(() => createDataset({ ...base, pixels: new Uint8Array(7) }), /7 pixel values for shape \[2, 1, 2, 2\]/, 'pixel count');
-  assertThrows(() => createDataset({ ...base, std: [0] }), /std\[0\] = 0 must be finite and > 0/, 'std');
-  assert.is(createDataset(base).classes, 4);
+  throwsWith(() => parseSourceSpec('npy:a.npy,b.npy,c.npy'), [/2 or 4 files/], Error, 'three files');
+  throwsWith(() => parseSourceSpec('imagenet:/x'), [/unknown data source "imagenet:\/x"; expected one of: mnist, /], Error, 'unknown');
+  throwsWith(() => parseSourceSpec('cifar10'), [/needs a directory/], Error, 'cifar10 without dir');
 });
 
 test.run();
