@@ -4,10 +4,19 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { createGunzip } from 'node:zlib';
+import { DEFAULT_LIMITS, exceeded, formatBytes } from '../io/limits.js';
 
-/** The bytes of `path`; a name ending in .gz is gunzipped. */
-export async function readBytes(path: string): Promise<Uint8Array> {
+export interface ReadBytesOptions {
+  /** A .gz file may inflate to at most this many bytes (default 256 MiB). */
+  maxDecompressedBytes?: number;
+  /** The file's total size from its first bytes (undefined: need more), so that a gzipped file
+   * is inflated only as far as its own header says; throws if the header is wrong. */
+  sizeFromHeader?: (head: Uint8Array) => number | undefined;
+}
+
+/** The bytes of `path`; a name ending in .gz is gunzipped (see gunzipBounded). */
+export async function readBytes(path: string, options: ReadBytesOptions = {}): Promise<Uint8Array> {
   let b: Uint8Array;
   try {
     b = await readFile(path);
@@ -15,14 +24,76 @@ export async function readBytes(path: string): Promise<Uint8Array> {
     const code = (e as NodeJS.ErrnoException).code;
     throw new Error(`cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
-  if (path.endsWith('.gz')) {
-    try {
-      b = gunzipSync(b);
-    } catch (e) {
-      throw new Error(`cannot gunzip ${path}: ${(e as Error).message}`);
-    }
-  }
+  if (path.endsWith('.gz')) b = await gunzipBounded(b, path, options);
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/**
+ * Gunzips `gz` (named `file` in errors) as a stream and stops as soon as the output passes what
+ * is allowed: maxDecompressedBytes, or less when `sizeFromHeader` reads the size from the first
+ * bytes. A 2 MiB gzip bomb thus costs at most that much memory, however far it would inflate.
+ */
+export async function gunzipBounded(gz: Uint8Array, file: string, options: ReadBytesOptions = {}): Promise<Uint8Array> {
+  const max = options.maxDecompressedBytes ?? DEFAULT_LIMITS.maxDecompressedDataBytes;
+  if (!(max >= 0)) throw new RangeError(`option maxDecompressedBytes must be a number >= 0, got ${String(max)}`);
+  let limit = max;
+  let declared: number | undefined;
+  // Chunks until the header tells the size; then one array of exactly that size (no second copy).
+  const chunks: Uint8Array[] = [];
+  let out: Uint8Array | null = null;
+  let total = 0;
+  const z = createGunzip({ chunkSize: 64 * 1024 });
+  z.end(gz);
+  try {
+    for await (const chunk of z as AsyncIterable<Uint8Array>) {
+      if (total + chunk.length > limit) {
+        if (declared !== undefined) {
+          throw new Error(`cannot gunzip ${file}: it inflates to more than the ${declared} bytes its header describes`);
+        }
+        exceeded('maxDecompressedBytes', file, `it inflates to more than ${formatBytes(max)}`, max);
+      }
+      if (out) out.set(chunk, total);
+      else chunks.push(chunk);
+      total += chunk.length;
+      if (!out && declared === undefined && options.sizeFromHeader) {
+        const head = concat(chunks, total);
+        declared = options.sizeFromHeader(head.subarray(0, Math.min(head.length, 4096)));
+        if (declared !== undefined) {
+          if (declared > max) {
+            exceeded('maxDecompressedBytes', file, `its header says it holds ${formatBytes(declared)}`, max, declared);
+          }
+          if (total > declared) {
+            throw new Error(`cannot gunzip ${file}: it inflates to more than the ${declared} bytes its header describes`);
+          }
+          limit = declared;
+          out = new Uint8Array(declared);
+          out.set(head);
+          chunks.length = 0;
+        }
+      }
+    }
+  } catch (e) {
+    // Ours (limits, header checks) pass through; zlib's are named after the file.
+    if ((e as NodeJS.ErrnoException).code?.startsWith('Z_') || (e as NodeJS.ErrnoException).errno !== undefined) {
+      throw new Error(`cannot gunzip ${file}: ${(e as Error).message}`);
+    }
+    throw e;
+  } finally {
+    z.destroy();
+  }
+  // Shorter than the header says: the caller's parser reports the truncation.
+  return out ? out.subarray(0, total) : concat(chunks, total);
+}
+
+function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 export function isFile(path: string): boolean {

@@ -34,26 +34,48 @@ export const CIFAR10_CLASSES = Object.freeze([
   'airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck',
 ]);
 
-/** Parses an IDX file of unsigned bytes; returns its dims and data (a view into `bytes`). */
-export function parseIdx(bytes: Uint8Array, file: string): { dims: number[]; data: Uint8Array } {
-  if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0) {
+/**
+ * The total size of an IDX file of unsigned bytes, from its first bytes: undefined while `head`
+ * is too short to tell, else 4 + 4 * ndims + the product of the dims. Throws, naming `file`, if
+ * the header is not that of an IDX file we read. Lets a gzipped file be inflated only as far as
+ * its own header says it goes.
+ */
+export function idxSizeFromHeader(head: Uint8Array, file: string): number | undefined {
+  if (head.length < 4) return undefined;
+  if (head[0] !== 0 || head[1] !== 0) {
     throw new Error(`idx: ${file} is not an IDX file (it does not start with two zero bytes)`);
   }
-  if (bytes[2] !== 0x08) {
-    throw new Error(`idx: ${file} has element type 0x${bytes[2].toString(16).padStart(2, '0')}; ` +
+  if (head[2] !== 0x08) {
+    throw new Error(`idx: ${file} has element type 0x${head[2].toString(16).padStart(2, '0')}; ` +
       'only unsigned bytes (0x08) are supported');
   }
-  const nd = bytes[3];
-  if (nd < 1 || bytes.length < 4 + 4 * nd) throw new Error(`idx: ${file}: truncated header (${nd} dimensions, ${bytes.length} bytes)`);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const dims: number[] = [];
+  const nd = head[3];
+  if (nd < 1) throw new Error(`idx: ${file}: the header says 0 dimensions`);
+  if (head.length < 4 + 4 * nd) return undefined;
+  const dv = new DataView(head.buffer, head.byteOffset, head.byteLength);
   let count = 1;
+  const dims: number[] = [];
   for (let i = 0; i < nd; i++) {
     const d = dv.getUint32(4 + 4 * i, false);
     dims.push(d);
     count *= d;
   }
+  if (!Number.isSafeInteger(count)) {
+    throw new Error(`idx: ${file}: dimensions [${dims.join(', ')}] describe more bytes than any file holds`);
+  }
+  return 4 + 4 * nd + count;
+}
+
+/** Parses an IDX file of unsigned bytes; returns its dims and data (a view into `bytes`). */
+export function parseIdx(bytes: Uint8Array, file: string): { dims: number[]; data: Uint8Array } {
+  const size = idxSizeFromHeader(bytes, file);
+  if (size === undefined) throw new Error(`idx: ${file}: truncated header (${bytes.length} bytes)`);
+  const nd = bytes[3];
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dims: number[] = [];
+  for (let i = 0; i < nd; i++) dims.push(dv.getUint32(4 + 4 * i, false));
   const start = 4 + 4 * nd;
+  const count = size - start;
   if (bytes.length - start !== count) {
     throw new Error(`idx: ${file}: dimensions [${dims.join(', ')}] need ${count} bytes of data, the file has ` +
       `${bytes.length - start}${bytes.length - start < count ? ' (truncated)' : ''}`);

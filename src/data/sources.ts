@@ -9,7 +9,9 @@
 import type { AugmentOptions } from './augment.js';
 import { checkInteger, Mulberry32, permutation } from './random.js';
 import { channelStats, classCounts, createDataset, slice, type ImageDataset, type TrainTestSplit } from './dataset.js';
-import { CIFAR10_CLASSES, mnistDigitsToBytes, padImages, parseCifarBatch, parseIdxPair } from './formats.js';
+import {
+  CIFAR10_CLASSES, idxSizeFromHeader, mnistDigitsToBytes, padImages, parseCifarBatch, parseIdxPair,
+} from './formats.js';
 import { readNpy } from '../io/npy.js';
 import type { NamedTensor } from '../io/types.js';
 
@@ -39,6 +41,9 @@ export interface LoadSourceOptions {
   limit?: number;
   /** Keep only the first N test images. */
   testLimit?: number;
+  /** A gzipped file (mnist:<dir> with .gz files) may inflate to at most this many bytes; default
+   * 256 MiB, and never past the size its IDX header states (see docs/SECURITY.md). */
+  maxDecompressedBytes?: number;
 }
 
 export interface LoadedSource extends TrainTestSplit {
@@ -275,6 +280,7 @@ export function npyDatasets(x: Uint8Array, labels: Uint8Array, test?: { x: Uint8
 export async function loadSource(spec: string, opts: LoadSourceOptions = {}): Promise<LoadedSource> {
   const src = parseSourceSpec(spec);
   const files = await import('./files.js');
+  const read = (path: string): Promise<Uint8Array> => files.readBytes(path, { maxDecompressedBytes: opts.maxDecompressedBytes });
   let split: TrainTestSplit;
   let what: string;
   const notes: string[] = [];
@@ -292,7 +298,8 @@ export async function loadSource(spec: string, opts: LoadSourceOptions = {}): Pr
         const names = [`${stem}-${kind}`, `${stem}.${kind}`].flatMap((n) => [n, `${n}.gz`]);
         const p = files.findFile(src.dir, names);
         if (!p) throw new Error(`mnist: ${src.dir} has none of ${names.join(', ')}`);
-        return [await files.readBytes(p), p];
+        const sizeFromHeader = (head: Uint8Array): number | undefined => idxSizeFromHeader(head, p);
+        return [await files.readBytes(p, { maxDecompressedBytes: opts.maxDecompressedBytes, sizeFromHeader }), p];
       };
       const [trainImages, a] = await find('train-images', 'idx3-ubyte');
       const [trainLabels, b] = await find('train-labels', 'idx1-ubyte');
@@ -312,21 +319,20 @@ export async function loadSource(spec: string, opts: LoadSourceOptions = {}): Pr
       const train: { name: string; bytes: Uint8Array }[] = [];
       for (let i = 1; i <= 5; i++) {
         const p = files.join(dir, `data_batch_${i}.bin`);
-        if (files.isFile(p)) train.push({ name: p, bytes: await files.readBytes(p) });
+        if (files.isFile(p)) train.push({ name: p, bytes: await read(p) });
       }
       if (train.length === 0) throw new Error(`cifar10: ${dir} has no data_batch_1.bin ... data_batch_5.bin`);
       const tp = files.join(dir, 'test_batch.bin');
       if (!files.isFile(tp)) throw new Error(`cifar10: ${dir} has no test_batch.bin`);
-      split = cifar10FromBatches(train, [{ name: tp, bytes: await files.readBytes(tp) }]);
+      split = cifar10FromBatches(train, [{ name: tp, bytes: await read(tp) }]);
       what = `cifar10 (${dir})`;
       if (train.length < 5) notes.push(`only ${train.length} of the 5 training batches found`);
       break;
     }
     case 'npy': {
-      const x = await files.readBytes(src.x);
-      const labels = await files.readBytes(src.labels);
-      const test = src.testX && src.testLabels
-        ? { x: await files.readBytes(src.testX), labels: await files.readBytes(src.testLabels) } : undefined;
+      const x = await read(src.x);
+      const labels = await read(src.labels);
+      const test = src.testX && src.testLabels ? { x: await read(src.testX), labels: await read(src.testLabels) } : undefined;
       const r = npyDatasets(x, labels, test, {
         x: src.x, labels: src.labels, testX: src.testX ?? '', testLabels: src.testLabels ?? '',
       });

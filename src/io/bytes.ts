@@ -173,8 +173,16 @@ export class ByteReader {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** V8's longest string (2^29 - 24 characters); longer text cannot be decoded at all. */
+const MAX_STRING = 2 ** 29 - 24;
+
+function checkStringLength(n: number, what: string): void {
+  if (n > MAX_STRING) throw new Error(`${what}: a text of ${n} bytes is longer than JavaScript strings can be`);
+}
+
 /** Strict UTF-8 decoding that names what was being decoded on failure. */
 export function decodeUtf8(b: Uint8Array, what: string): string {
+  checkStringLength(b.length, what);
   try {
     return utf8.decode(b);
   } catch {
@@ -186,7 +194,8 @@ export function decodeUtf8(b: Uint8Array, what: string): string {
  * One character per byte, code point = byte (ISO-8859-1). Done by hand: TextDecoder's 'latin1'
  * is really windows-1252, which remaps 0x80-0x9f, and Python's latin-1 does not.
  */
-export function decodeLatin1(b: Uint8Array): string {
+export function decodeLatin1(b: Uint8Array, what = 'text'): string {
+  checkStringLength(b.length, what);
   let s = '';
   for (let i = 0; i < b.length; i += 8192) {
     s += String.fromCharCode(...b.subarray(i, Math.min(i + 8192, b.length)));

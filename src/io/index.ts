@@ -14,6 +14,8 @@ export type { TorchCheckpoint, TorchReadOptions } from './torch.js';
 export { readSafetensors, writeSafetensors } from './safetensors.js';
 export type { SafetensorsFile } from './safetensors.js';
 export { readNpy, writeNpy } from './npy.js';
+export { DEFAULT_LIMITS, ReadLimitError } from './limits.js';
+export type { ReadLimits } from './limits.js';
 export { encodeOnnxModel, ONNX_OPSET, ONNX_IR_VERSION } from './onnx.js';
 export type {
   OnnxGraph, OnnxNode, OnnxInitializer, OnnxAttribute, OnnxAttributeValue, OnnxValueInfo, OnnxDim, OnnxModelInfo,
@@ -34,7 +36,8 @@ export function detectTensorFormat(bytes: Uint8Array): TensorFileFormat | null {
 
 /**
  * Reads named tensors from a torch checkpoint, a safetensors file or an .npy file (one tensor,
- * named `npyName`, default 'array'), whichever `bytes` is.
+ * named `npyName`, default 'array'), whichever `bytes` is. The limits in `options` (ReadLimits)
+ * apply to whichever format it is.
  */
 export function readTensorFile(bytes: Uint8Array, options: TorchReadOptions & { npyName?: string } = {}):
   TensorFile & { format: TensorFileFormat } {
@@ -45,11 +48,11 @@ export function readTensorFile(bytes: Uint8Array, options: TorchReadOptions & { 
       return { format, tensors, notes };
     }
     case 'safetensors': {
-      const { tensors, notes } = readSafetensors(bytes);
+      const { tensors, notes } = readSafetensors(bytes, options);
       return { format, tensors, notes };
     }
     case 'npy':
-      return { format, tensors: new Map([[options.npyName ?? 'array', readNpy(bytes)]]), notes: [] };
+      return { format, tensors: new Map([[options.npyName ?? 'array', readNpy(bytes, options)]]), notes: [] };
     default:
       throw new Error('not a recognized tensor file: neither a PyTorch checkpoint (ZIP or legacy pickle), ' +
         'a safetensors file nor an .npy file');

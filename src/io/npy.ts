@@ -3,30 +3,41 @@
 // Layout: "\x93NUMPY", major, minor, header length (u16 in 1.0, u32 in 2.0/3.0), then a Python
 // dict literal such as {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), } padded with
 // spaces and a newline, then the raw data. We parse the literal with a tiny parser for the few
-// Python constants it can hold (never eval), and only accept little-endian C-order arrays.
+// Python constants it can hold (never eval), and only accept little-endian C-order arrays. Like
+// NumPy (max_header_size), we refuse headers over 10,000 bytes unless the caller raises the limit.
 import { ByteReader, ELEMENT_SIZE, decodeElements, decodeLatin1, decodeUtf8, encodeLE, makeTensor } from './bytes.js';
-import { checkShape, describe, inputDtype, type NamedTensor, type SourceDType, type TensorInput } from './types.js';
+import { DEFAULT_LIMITS, checkLimitOptions, checkTensorBytes, exceeded, type ReadLimits } from './limits.js';
+import {
+  checkShape, describe, inputDtype, quote, type NamedTensor, type SourceDType, type TensorInput,
+} from './types.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
-/** descr strings we read, and their source types. */
-const DESCRS: Record<string, SourceDType> = {
-  '<f4': 'float32', '<f8': 'float64', '<f2': 'float16',
-  '<i8': 'int64', '<i4': 'int32', '<i2': 'int16', '|i1': 'int8', '|u1': 'uint8', '|b1': 'bool',
-};
+/** descr strings we read, and their source types. A Map: a descr from the file must never find
+ * Object.prototype's members ('__proto__', 'toString'). */
+const DESCRS: ReadonlyMap<string, SourceDType> = new Map([
+  ['<f4', 'float32'], ['<f8', 'float64'], ['<f2', 'float16'],
+  ['<i8', 'int64'], ['<i4', 'int32'], ['<i2', 'int16'], ['|i1', 'int8'], ['|u1', 'uint8'], ['|b1', 'bool'],
+]);
+
+/** A descr as Python shows it in a message, cut short. */
+function cut(s: string): string {
+  return s.length > 40 ? `${s.slice(0, 40)}...` : s;
+}
 
 /** True if `bytes` starts with the .npy magic string. */
 export function looksLikeNpy(bytes: Uint8Array): boolean {
   return bytes.length >= 6 && MAGIC.every((b, i) => bytes[i] === b);
 }
 
-type PyLiteral = string | number | boolean | null | PyLiteral[] | { [k: string]: PyLiteral };
+/** A dict is a Map, so that no key ('__proto__') can reach an object's prototype. */
+type PyLiteral = string | number | boolean | null | PyLiteral[] | Map<string, PyLiteral>;
 
 /** Parses the Python literal of an .npy header (dicts, tuples, lists, strings, ints, bools, None). */
 function parseLiteral(text: string): PyLiteral {
   let i = 0;
   const fail = (why: string): never => {
-    throw new Error(`npy: cannot parse the header ${JSON.stringify(text.trim())}: ${why} at character ${i}`);
+    throw new Error(`npy: cannot parse the header ${quote(text.trim())}: ${why} at character ${i}`);
   };
   const ws = (): void => {
     while (i < text.length && ' \t\r\n'.includes(text[i])) i++;
@@ -39,7 +50,7 @@ function parseLiteral(text: string): PyLiteral {
       const close = c === '{' ? '}' : c === '(' ? ')' : ']';
       i++;
       const items: PyLiteral[] = [];
-      const dict: Record<string, PyLiteral> = {};
+      const dict = new Map<string, PyLiteral>();
       for (;;) {
         ws();
         if (text[i] === close) { i++; break; }
@@ -47,7 +58,7 @@ function parseLiteral(text: string): PyLiteral {
         if (c === '{') {
           ws();
           if (text[i++] !== ':' || typeof v !== 'string') fail('expected a string key and ":"');
-          dict[v as string] = value(depth + 1);
+          dict.set(v as string, value(depth + 1));
         } else {
           items.push(v);
         }
@@ -77,8 +88,12 @@ function parseLiteral(text: string): PyLiteral {
   return v;
 }
 
-/** Reads an .npy array (little-endian, C order). Floating types become float32, <i8 stays int64. */
-export function readNpy(bytes: Uint8Array): NamedTensor {
+/**
+ * Reads an .npy array (little-endian, C order). Floating types become float32, <i8 stays int64.
+ * `limits`: maxHeaderBytes (default 10,000, NumPy's) and maxTensorBytes.
+ */
+export function readNpy(bytes: Uint8Array, limits: ReadLimits = {}): NamedTensor {
+  checkLimitOptions(limits);
   if (!looksLikeNpy(bytes)) {
     throw new Error('npy: wrong magic: the file does not start with "\\x93NUMPY" (not an .npy file)');
   }
@@ -90,20 +105,27 @@ export function readNpy(bytes: Uint8Array): NamedTensor {
   if (n > r.remaining) {
     throw new Error(`npy: header length ${n} is larger than the rest of the file (${r.remaining} bytes): truncated`);
   }
+  const maxHeader = limits.maxHeaderBytes ?? DEFAULT_LIMITS.npyHeaderBytes;
+  if (n > maxHeader) exceeded('maxHeaderBytes', 'npy', `the header is ${n} bytes`, maxHeader, n);
   const raw = r.take(n, 'the header');
   // Version 3.0 allows UTF-8 in the header (field names); 1.0 and 2.0 are latin-1.
   const header = parseLiteral(major === 3 ? decodeUtf8(raw, 'npy header') : decodeLatin1(raw));
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new Error('npy: header is not a dict');
-  const { descr, fortran_order: fortran, shape } = header;
+  if (!(header instanceof Map)) throw new Error('npy: header is not a dict');
+  for (const key of ['descr', 'fortran_order', 'shape']) {
+    if (!header.has(key)) throw new Error(`npy: the header has no '${key}' key`);
+  }
+  const descr = header.get('descr');
+  const fortran = header.get('fortran_order');
+  const shape = header.get('shape');
   if (typeof descr !== 'string') {
     throw new Error(`npy: descr ${describe(descr)} is not supported (structured arrays are not; plain numeric dtypes are)`);
   }
   if (descr[0] === '>') {
-    throw new Error(`npy: big-endian dtype '${descr}' is not supported; save a.astype(a.dtype.newbyteorder('<'))`);
+    throw new Error(`npy: big-endian dtype '${cut(descr)}' is not supported; save a.astype(a.dtype.newbyteorder('<'))`);
   }
-  const type = DESCRS[descr];
+  const type = DESCRS.get(descr);
   if (type === undefined) {
-    throw new Error(`npy: dtype '${descr}' is not supported (supported: ${Object.keys(DESCRS).join(', ')})`);
+    throw new Error(`npy: dtype '${cut(descr)}' is not supported (supported: ${[...DESCRS.keys()].join(', ')})`);
   }
   if (fortran !== false) {
     const shown = fortran === true ? 'True' : describe(fortran); // as Python writes it
@@ -116,6 +138,7 @@ export function readNpy(bytes: Uint8Array): NamedTensor {
     throw new Error(`npy: shape [${(shape as number[]).join(', ')}] of '${descr}' needs ${numel * size} bytes of data, ` +
       `the file has ${r.remaining}: truncated`);
   }
+  checkTensorBytes(numel * (type === 'int64' ? 8 : 4), 'npy', limits);
   return makeTensor(type, [...(shape as number[])], decodeElements(bytes, r.pos, numel, type));
 }
 

@@ -9,11 +9,17 @@
 // remaining input before use, every opcode consumes input, and the loop ends at STOP or at the
 // end of the data, so a corrupt pickle fails with an Error naming the opcode and its offset.
 //
+// Bounded: the opcodes executed, the stack (values and open MARKs), the memo and a call's
+// arguments are capped (./limits.ts), and a call also pays for the lengths of its arguments, so a
+// memoized list cannot be handed to a constructor a million times for free. Time and memory are
+// thus linear in maxPickleOps whatever the file holds.
+//
 // Python values map to: None -> null, bool -> boolean, int -> number (bigint beyond 2^53),
 // float -> number, str -> string, bytes -> Uint8Array, list -> array, tuple -> frozen array,
 // dict -> Map, set/frozenset -> Set.
 import { ByteReader, decodeLatin1, decodeUtf8 } from './bytes.js';
-import { describe } from './types.js';
+import { exceeded, pickleLimits, type ReadLimits } from './limits.js';
+import { describe, quote } from './types.js';
 
 /** A class or function named by the pickle, not resolved to anything. */
 export class PyGlobal {
@@ -49,8 +55,9 @@ export interface UnpickleResult {
   end: number;
 }
 
-// Python 2 module names that protocol 2 writes for compatibility (pickle's fix_imports).
-const PY2_MODULES: Record<string, string> = { __builtin__: 'builtins', copy_reg: 'copyreg' };
+// Python 2 module names that protocol 2 writes for compatibility (pickle's fix_imports). A Map:
+// a name from the file must never find Object.prototype's members ('__proto__', 'constructor').
+const PY2_MODULES = new Map([['__builtin__', 'builtins'], ['copy_reg', 'copyreg']]);
 
 class PickleError extends Error {}
 
@@ -59,17 +66,63 @@ function safeInt(v: bigint): number | bigint {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
-/** Reads one pickle from `bytes` starting at `start`. `what` prefixes error messages. */
-export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks = {}, what = 'pickle', start = 0): UnpickleResult {
+/** The work a call's arguments stand for: each argument's length (a list, a string, bytes...). */
+function argumentsSize(args: readonly unknown[]): number {
+  let n = args.length;
+  for (const a of args) {
+    if (Array.isArray(a) || typeof a === 'string' || a instanceof Uint8Array) n += a.length;
+    else if (a instanceof Map || a instanceof Set) n += a.size;
+  }
+  return n;
+}
+
+/** A memo key or a protocol-0 integer argument: decimal digits only (never NaN). */
+function textInt(s: string): number | null {
+  return /^\d{1,15}$/.test(s) ? Number(s) : null;
+}
+
+/**
+ * Reads one pickle from `bytes` starting at `start`. `what` prefixes error messages; `limits`
+ * overrides the pickle limits of ./limits.ts.
+ */
+export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks = {}, what = 'pickle', start = 0,
+  limits: ReadLimits = {}): UnpickleResult {
+  const { maxPickleOps, maxPickleStack, maxPickleMemo, maxPickleCallArgs } = pickleLimits(limits);
   const r = new ByteReader(bytes, what, start);
   const stack: unknown[] = [];
   const marks: number[] = [];
   const memo = new Map<number, unknown>();
   let opPos = 0;
   let opName = '';
+  let ops = 0;
 
   const fail = (why: string): never => {
     throw new PickleError(`${what}: ${why} (opcode ${opName} at offset ${opPos})`);
+  };
+  const at = (): string => `${what} (opcode ${opName} at offset ${opPos})`;
+  const work = (n: number): void => {
+    ops += n;
+    if (ops > maxPickleOps) exceeded('maxPickleOps', at(), `the pickle runs more than ${maxPickleOps} opcodes`, maxPickleOps);
+  };
+  const room = (): void => {
+    if (stack.length + marks.length >= maxPickleStack) {
+      exceeded('maxPickleStack', at(), `the stack holds ${stack.length} values and ${marks.length} MARKs`, maxPickleStack);
+    }
+  };
+  const push = (v: unknown): void => {
+    room();
+    stack.push(v);
+  };
+  const mark = (): void => {
+    room();
+    marks.push(stack.length);
+  };
+  const memoPut = (key: number | null, v: unknown): void => {
+    if (key === null) fail('bad memo key');
+    if (!memo.has(key!) && memo.size >= maxPickleMemo) {
+      exceeded('maxPickleMemo', at(), `the memo holds ${memo.size} entries`, maxPickleMemo);
+    }
+    memo.set(key!, v);
   };
   // The stack above the innermost MARK is the current frame; reaching below it is corruption.
   const frameEmpty = (): boolean => stack.length === 0 || (marks.length > 0 && stack.length <= marks[marks.length - 1]);
@@ -95,9 +148,10 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks = {}, what = 'p
     r.pos = nl + 1;
     return s;
   };
-  const memoGet = (i: number): unknown => {
-    if (!memo.has(i)) fail(`memo key ${i} was never stored`);
-    return memo.get(i);
+  const memoGet = (i: number | null): unknown => {
+    if (i === null) fail('bad memo key');
+    if (!memo.has(i!)) fail(`memo key ${i} was never stored`);
+    return memo.get(i!);
   };
   const int = (b: Uint8Array): number | bigint => {
     // Little-endian two's complement of any length (LONG1 / LONG4).
@@ -107,11 +161,16 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks = {}, what = 'p
     return safeInt(v);
   };
   const global = (module: string, name: string): unknown => {
-    const m = PY2_MODULES[module] ?? module;
+    const m = PY2_MODULES.get(module) ?? module;
     return hooks.findClass ? hooks.findClass(m, name) : new PyGlobal(m, name);
   };
   const call = (fn: unknown, args: unknown): unknown => {
     if (!Array.isArray(args)) fail(`arguments are ${describe(args)}, not a tuple`);
+    const list = args as unknown[];
+    if (list.length > maxPickleCallArgs) {
+      exceeded('maxPickleCallArgs', at(), `a call with ${list.length} arguments`, maxPickleCallArgs, list.length);
+    }
+    work(argumentsSize(list));
     if (typeof fn === 'function') return (fn as (...a: unknown[]) => unknown)(...(args as unknown[]));
     if (fn instanceof PyGlobal) return new PyObject(fn, args as unknown[]);
     return fail(`cannot call ${describe(fn)}`);
@@ -146,6 +205,7 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks = {}, what = 'p
       }
       const op = r.u8();
       opName = `0x${op.toString(16).padStart(2, '0')}`;
+      work(1);
       switch (op) {
         case 0x80: { // PROTO
           const v = r.u8('the protocol number');
@@ -156,76 +216,76 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks = {}, what = 'p
         case 0x2e: // STOP '.'
           if (marks.length) fail('STOP inside a MARK');
           return { value: pop(), end: r.pos };
-        case 0x28: marks.push(stack.length); break; // MARK '('
+        case 0x28: mark(); break; // MARK '('
         case 0x30: pop(); break; // POP '0'
         case 0x31: popMark(); break; // POP_MARK '1'
-        case 0x32: stack.push(top()); break; // DUP '2'
+        case 0x32: push(top()); break; // DUP '2'
 
         // Constants and numbers.
-        case 0x4e: stack.push(null); break; // NONE 'N'
-        case 0x88: stack.push(true); break; // NEWTRUE
-        case 0x89: stack.push(false); break; // NEWFALSE
-        case 0x4b: stack.push(r.u8()); break; // BININT1 'K'
-        case 0x4d: stack.push(r.u16()); break; // BININT2 'M'
-        case 0x4a: stack.push(r.i32()); break; // BININT 'J'
-        case 0x8a: stack.push(int(r.take(r.u8('a LONG1 length'), 'a LONG1'))); break; // LONG1
+        case 0x4e: push(null); break; // NONE 'N'
+        case 0x88: push(true); break; // NEWTRUE
+        case 0x89: push(false); break; // NEWFALSE
+        case 0x4b: push(r.u8()); break; // BININT1 'K'
+        case 0x4d: push(r.u16()); break; // BININT2 'M'
+        case 0x4a: push(r.i32()); break; // BININT 'J'
+        case 0x8a: push(int(r.take(r.u8('a LONG1 length'), 'a LONG1'))); break; // LONG1
         case 0x8b: { // LONG4
           const n = r.i32('a LONG4 length');
           // Building a bigint costs O(n^2) here; ints past 2^2048 have no place in a checkpoint.
           if (n < 0 || n > 256) fail(`LONG4 of ${n} bytes`);
-          stack.push(int(r.take(n, 'a LONG4')));
+          push(int(r.take(n, 'a LONG4')));
           break;
         }
-        case 0x47: stack.push(r.f64be()); break; // BINFLOAT 'G'
+        case 0x47: push(r.f64be()); break; // BINFLOAT 'G'
         case 0x49: { // INT 'I' (text; also encodes bools as I00/I01)
           const s = line();
-          if (s === '00' || s === '01') stack.push(s === '01');
-          else if (/^[-+]?\d+$/.test(s)) stack.push(safeInt(BigInt(s)));
-          else fail(`bad INT ${JSON.stringify(s)}`);
+          if (s === '00' || s === '01') push(s === '01');
+          else if (/^[-+]?\d+$/.test(s)) push(safeInt(BigInt(s)));
+          else fail(`bad INT ${quote(s)}`);
           break;
         }
         case 0x4c: { // LONG 'L' (text)
           const s = line().replace(/L$/, '');
-          if (!/^[-+]?\d+$/.test(s)) fail(`bad LONG ${JSON.stringify(s)}`);
-          stack.push(safeInt(BigInt(s)));
+          if (!/^[-+]?\d+$/.test(s)) fail(`bad LONG ${quote(s)}`);
+          push(safeInt(BigInt(s)));
           break;
         }
         case 0x46: { // FLOAT 'F' (text)
           const v = Number(line());
           if (Number.isNaN(v)) fail('bad FLOAT');
-          stack.push(v);
+          push(v);
           break;
         }
 
         // Strings and bytes.
-        case 0x58: stack.push(str(r.u32('a string length'))); break; // BINUNICODE 'X'
-        case 0x8c: stack.push(str(r.u8('a string length'))); break; // SHORT_BINUNICODE
-        case 0x8d: stack.push(str(r.u64('a string length'))); break; // BINUNICODE8
-        case 0x43: stack.push(r.take(r.u8('a bytes length'), 'bytes').slice()); break; // SHORT_BINBYTES 'C'
-        case 0x42: stack.push(r.take(r.u32('a bytes length'), 'bytes').slice()); break; // BINBYTES 'B'
-        case 0x8e: stack.push(r.take(r.u64('a bytes length'), 'bytes').slice()); break; // BINBYTES8
-        case 0x96: stack.push(r.take(r.u64('a bytearray length'), 'bytes').slice()); break; // BYTEARRAY8
+        case 0x58: push(str(r.u32('a string length'))); break; // BINUNICODE 'X'
+        case 0x8c: push(str(r.u8('a string length'))); break; // SHORT_BINUNICODE
+        case 0x8d: push(str(r.u64('a string length'))); break; // BINUNICODE8
+        case 0x43: push(r.take(r.u8('a bytes length'), 'bytes').slice()); break; // SHORT_BINBYTES 'C'
+        case 0x42: push(r.take(r.u32('a bytes length'), 'bytes').slice()); break; // BINBYTES 'B'
+        case 0x8e: push(r.take(r.u64('a bytes length'), 'bytes').slice()); break; // BINBYTES8
+        case 0x96: push(r.take(r.u64('a bytearray length'), 'bytes').slice()); break; // BYTEARRAY8
         // Python 2 str (BINSTRING / SHORT_BINSTRING): bytes that Python 3 decodes as latin-1 by default.
-        case 0x55: stack.push(decodeLatin1(r.take(r.u8('a string length'), 'a string'))); break;
+        case 0x55: push(decodeLatin1(r.take(r.u8('a string length'), 'a string'))); break;
         case 0x54: {
           const n = r.i32('a string length');
           if (n < 0) fail('negative BINSTRING length');
-          stack.push(decodeLatin1(r.take(n, 'a string')));
+          push(decodeLatin1(r.take(n, 'a string')));
           break;
         }
 
         // Containers.
-        case 0x7d: stack.push(new Map()); break; // EMPTY_DICT '}'
-        case 0x5d: stack.push([]); break; // EMPTY_LIST ']'
-        case 0x29: stack.push(tuple([])); break; // EMPTY_TUPLE ')'
-        case 0x8f: stack.push(new Set()); break; // EMPTY_SET
-        case 0x85: stack.push(tuple([pop()])); break; // TUPLE1
-        case 0x86: { const b = pop(); const a = pop(); stack.push(tuple([a, b])); break; } // TUPLE2
-        case 0x87: { const c = pop(); const b = pop(); const a = pop(); stack.push(tuple([a, b, c])); break; } // TUPLE3
-        case 0x74: stack.push(tuple(popMark())); break; // TUPLE 't'
-        case 0x6c: stack.push(popMark()); break; // LIST 'l'
-        case 0x64: { const m = new Map(); setItems(m, popMark()); stack.push(m); break; } // DICT 'd'
-        case 0x91: stack.push(new Set(popMark())); break; // FROZENSET
+        case 0x7d: push(new Map()); break; // EMPTY_DICT '}'
+        case 0x5d: push([]); break; // EMPTY_LIST ']'
+        case 0x29: push(tuple([])); break; // EMPTY_TUPLE ')'
+        case 0x8f: push(new Set()); break; // EMPTY_SET
+        case 0x85: push(tuple([pop()])); break; // TUPLE1
+        case 0x86: { const b = pop(); const a = pop(); push(tuple([a, b])); break; } // TUPLE2
+        case 0x87: { const c = pop(); const b = pop(); const a = pop(); push(tuple([a, b, c])); break; } // TUPLE3
+        case 0x74: push(tuple(popMark())); break; // TUPLE 't'
+        case 0x6c: push(popMark()); break; // LIST 'l'
+        case 0x64: { const m = new Map(); setItems(m, popMark()); push(m); break; } // DICT 'd'
+        case 0x91: push(new Set(popMark())); break; // FROZENSET
         case 0x61: { const x = pop(); append(top(), [x]); break; } // APPEND 'a'
         case 0x65: { const xs = popMark(); append(top(), xs); break; } // APPENDS 'e'
         case 0x73: { const v = pop(); const k = pop(); setItems(top(), [k, v]); break; } // SETITEM 's'
@@ -233,26 +293,26 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks = {}, what = 'p
         case 0x90: { const xs = popMark(); addItems(top(), xs); break; } // ADDITEMS
 
         // Memo.
-        case 0x71: memo.set(r.u8(), top()); break; // BINPUT 'q'
-        case 0x72: memo.set(r.u32(), top()); break; // LONG_BINPUT 'r'
-        case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
-        case 0x70: memo.set(Number(line()), top()); break; // PUT 'p'
-        case 0x68: stack.push(memoGet(r.u8())); break; // BINGET 'h'
-        case 0x6a: stack.push(memoGet(r.u32())); break; // LONG_BINGET 'j'
-        case 0x67: stack.push(memoGet(Number(line()))); break; // GET 'g'
+        case 0x71: memoPut(r.u8(), top()); break; // BINPUT 'q'
+        case 0x72: memoPut(r.u32(), top()); break; // LONG_BINPUT 'r'
+        case 0x94: memoPut(memo.size, top()); break; // MEMOIZE
+        case 0x70: memoPut(textInt(line()), top()); break; // PUT 'p'
+        case 0x68: push(memoGet(r.u8())); break; // BINGET 'h'
+        case 0x6a: push(memoGet(r.u32())); break; // LONG_BINGET 'j'
+        case 0x67: push(memoGet(textInt(line()))); break; // GET 'g'
 
         // Classes, calls and persistent ids: resolved only through the hooks.
-        case 0x63: { const module = line(); const name = line(); stack.push(global(module, name)); break; } // GLOBAL 'c'
+        case 0x63: { const module = line(); const name = line(); push(global(module, name)); break; } // GLOBAL 'c'
         case 0x93: { // STACK_GLOBAL
           const name = pop();
           const module = pop();
           if (typeof module !== 'string' || typeof name !== 'string') fail('STACK_GLOBAL needs two strings');
-          stack.push(global(module as string, name as string));
+          push(global(module as string, name as string));
           break;
         }
-        case 0x52: { const args = pop(); const fn = pop(); stack.push(call(fn, args)); break; } // REDUCE 'R'
-        case 0x81: { const args = pop(); const cls = pop(); stack.push(call(cls, args)); break; } // NEWOBJ
-        case 0x92: { pop(); const args = pop(); const cls = pop(); stack.push(call(cls, args)); break; } // NEWOBJ_EX (kwargs dropped)
+        case 0x52: { const args = pop(); const fn = pop(); push(call(fn, args)); break; } // REDUCE 'R'
+        case 0x81: { const args = pop(); const cls = pop(); push(call(cls, args)); break; } // NEWOBJ
+        case 0x92: { pop(); const args = pop(); const cls = pop(); push(call(cls, args)); break; } // NEWOBJ_EX (kwargs dropped)
         case 0x62: { // BUILD 'b': object state (__setstate__ / __dict__)
           const state = pop();
           const obj = top();
@@ -263,13 +323,13 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks = {}, what = 'p
         case 0x51: { // BINPERSID 'Q'
           const pid = pop();
           if (!hooks.persistentLoad) fail('persistent id with no persistentLoad hook');
-          stack.push(hooks.persistentLoad!(pid));
+          push(hooks.persistentLoad!(pid));
           break;
         }
         case 0x50: { // PERSID 'P'
           const pid = line();
           if (!hooks.persistentLoad) fail('persistent id with no persistentLoad hook');
-          stack.push(hooks.persistentLoad!(pid));
+          push(hooks.persistentLoad!(pid));
           break;
         }
         case 0x82: case 0x83: case 0x84: fail('extension registry codes (EXT1/2/4) are not supported'); break;
@@ -281,10 +341,12 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks = {}, what = 'p
       }
     }
   } catch (e) {
-    if (e instanceof PickleError) throw e;
-    // A hook's or a reader's error: keep its message, add where in the pickle it happened.
-    const msg = e instanceof Error ? e.message : String(e);
-    throw new Error(`${msg} (pickle opcode ${opName} at offset ${opPos})`);
+    // A hook's or a reader's Error: keep its message, add where in the pickle it happened. Limit
+    // errors already say where; anything else (a TypeError...) is a bug and must surface as one.
+    if (e instanceof Error && e.constructor === Error) {
+      e.message += ` (pickle opcode ${opName} at offset ${opPos})`;
+    }
+    throw e;
   }
 }
 

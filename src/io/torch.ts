@@ -8,15 +8,19 @@
 //   an 8-byte element count followed by its bytes.
 // In both, a tensor is pickled as torch._utils._rebuild_tensor_v2(storage, offset, size, stride,
 // ...) where `storage` is a persistent id ('storage', torch.FloatStorage, key, location, numel).
-// We resolve those few names ourselves (see ./pickle.ts for why that is safe), then find the
-// state dict inside the object (a bare state dict, a training checkpoint {'state_dict': ...},
-// {'model': ...}, or a whole pickled nn.Module) and copy each tensor out in C order.
-import { ByteReader, ELEMENT_SIZE, decodeElements, decodeUtf8, makeTensor, type TensorData } from './bytes.js';
-import { PyGlobal, PyObject, unpickle } from './pickle.js';
-import { checkShape, describe, type NamedTensor, type SourceDType, type TensorFile } from './types.js';
+// We resolve those few names ourselves (./torch-refs.ts; see ./pickle.ts for why that is safe),
+// then find the state dict inside the object (a bare state dict, a training checkpoint
+// {'state_dict': ...}, {'model': ...}, or a whole pickled nn.Module) and copy each tensor out in C
+// order (./torch-tensors.ts). Every step works within the limits of ./limits.ts.
+import { ByteReader, ELEMENT_SIZE, decodeUtf8 } from './bytes.js';
+import { DEFAULT_LIMITS, DecompressionBudget, checkLimitOptions, exceeded, type ReadLimits } from './limits.js';
+import { PyObject, unpickle } from './pickle.js';
+import { TensorRef, findClass, makePersistentLoad } from './torch-refs.js';
+import { materializeTensors, planTensors, type StorageBytes, type StorageSource } from './torch-tensors.js';
+import { describe, listShort, type NamedTensor, type TensorFile } from './types.js';
 import { ZipArchive, looksLikeZip } from './zip.js';
 
-export interface TorchReadOptions {
+export interface TorchReadOptions extends ReadLimits {
   /** The entry of a training checkpoint that holds the weights, e.g. 'state_dict_ema'.
    * Default: the first of STATE_DICT_KEYS present (or the top-level dict if it holds tensors). */
   key?: string;
@@ -46,181 +50,31 @@ const PREFIXES = [
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 const LEGACY_PROTOCOL_VERSION = 1001;
 
-/** Storage classes torch pickles, by element type. */
-const STORAGE_TYPES: Record<string, SourceDType> = {
-  FloatStorage: 'float32', DoubleStorage: 'float64', HalfStorage: 'float16', BFloat16Storage: 'bfloat16',
-  LongStorage: 'int64', IntStorage: 'int32', ShortStorage: 'int16', CharStorage: 'int8',
-  ByteStorage: 'uint8', BoolStorage: 'bool',
-};
-
-/** A storage class named by the pickle (a `torch.FloatStorage` GLOBAL). */
-class StorageType {
-  constructor(readonly name: string, readonly dtype: SourceDType) {}
-}
-
-/** A storage referenced by a persistent id; its bytes are found later. */
-class StorageRef {
-  constructor(readonly key: string, readonly dtype: SourceDType, readonly numel: number,
-    /** Elements to skip at the start of the root storage (legacy storage views). */
-    readonly elementOffset = 0) {}
-}
-
-/** A tensor as _rebuild_tensor_v2 describes it: a strided view of a storage. */
-class TensorRef {
-  constructor(readonly storage: StorageRef, readonly offset: number, readonly size: number[], readonly stride: number[]) {}
-}
-
-function intList(v: unknown, what: string): number[] {
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0)) {
-    throw new Error(`${what} is ${describe(v)}, not a tuple of non-negative integers`);
-  }
-  return v as number[];
-}
-
-function rebuildTensor(storage: unknown, offset: unknown, size: unknown, stride: unknown): TensorRef {
-  if (!(storage instanceof StorageRef)) throw new Error(`tensor storage is ${describe(storage)}, not a storage`);
-  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) {
-    throw new Error(`tensor storage offset is ${describe(offset)}`);
-  }
-  const sz = intList(size, 'tensor size');
-  const st = intList(stride, 'tensor stride');
-  if (sz.length !== st.length) throw new Error(`tensor size [${sz.join(', ')}] and stride [${st.join(', ')}] differ in rank`);
-  return new TensorRef(storage, offset, [...sz], [...st]);
-}
-
-/** The whitelist: the only Python names this reader gives a meaning to. Every other name stays
- * an inert PyGlobal; what to do when one turns up where tensors are expected is decided later. */
-function findClass(module: string, name: string): unknown {
-  if (module === 'torch._utils') {
-    switch (name) {
-      case '_rebuild_tensor_v2': // (storage, offset, size, stride, requires_grad, backward_hooks[, metadata])
-      case '_rebuild_tensor': // (storage, offset, size, stride): torch < 1.0
-        return (s: unknown, o: unknown, size: unknown, stride: unknown) => rebuildTensor(s, o, size, stride);
-      case '_rebuild_parameter': // (data, requires_grad, backward_hooks)
-      case '_rebuild_parameter_with_state': // (data, requires_grad, backward_hooks, state)
-        return (data: unknown) => data;
-    }
-  }
-  if (module === 'torch' && name in STORAGE_TYPES) return new StorageType(name, STORAGE_TYPES[name]);
-  if (module === 'collections' && name === 'OrderedDict') {
-    return (items?: unknown) => new Map(Array.isArray(items) ? items.map((kv) => [kv[0], kv[1]] as [unknown, unknown]) : []);
-  }
-  if (module === 'builtins' && (name === 'set' || name === 'frozenset')) {
-    return (items?: unknown) => new Set(Array.isArray(items) ? items : []);
-  }
-  if (module === '_codecs' && name === 'encode') {
-    // How protocol 2 pickles bytes: _codecs.encode(str, 'latin1').
-    return (s: unknown, enc: unknown) => {
-      if (typeof s !== 'string' || (enc !== 'latin1' && enc !== 'latin-1')) throw new Error('unsupported _codecs.encode call');
-      return Uint8Array.from(s, (c) => c.charCodeAt(0));
-    };
-  }
-  if (module === 'torch' && name === 'Size') return (dims: unknown) => dims;
-  return new PyGlobal(module, name);
-}
-
-/** persistent_load for torch pickles: ('storage', type, key, location, numel[, view_metadata]). */
-function makePersistentLoad(): { load: (pid: unknown) => unknown; storages: Map<string, StorageRef> } {
-  const storages = new Map<string, StorageRef>();
-  const load = (pid: unknown): unknown => {
-    if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) {
-      throw new Error(`unsupported persistent id ${describe(pid)} (expected a ('storage', ...) tuple)`);
-    }
-    const [, type, key, , numel, view] = pid as unknown[];
-    if (!(type instanceof StorageType)) {
-      const n = type instanceof PyGlobal ? String(type) : describe(type);
-      throw new Error(`storage type ${n} is not supported (supported: ${Object.keys(STORAGE_TYPES).map((s) => `torch.${s}`).join(', ')})`);
-    }
-    if (typeof key !== 'string') throw new Error(`storage key is ${describe(key)}, not a string`);
-    if (typeof numel !== 'number' || !Number.isSafeInteger(numel) || numel < 0) {
-      throw new Error(`storage ${key} has element count ${describe(numel)}`);
-    }
-    // One StorageRef per key and dtype: the first one seen also gives the key's element size for
-    // the legacy layout, where storages are stored as element counts.
-    let ref = storages.get(key);
-    if (!ref) {
-      ref = new StorageRef(key, type.dtype, numel);
-      storages.set(key, ref);
-    } else if (ref.dtype !== type.dtype) {
-      ref = new StorageRef(key, type.dtype, numel);
-    }
-    if (Array.isArray(view)) {
-      // Legacy storage view: (view_key, offset, size) into the root storage `key`.
-      const [, offset, size] = view as unknown[];
-      if (typeof offset !== 'number' || typeof size !== 'number') throw new Error(`bad storage view ${describe(view)}`);
-      return new StorageRef(key, type.dtype, size, offset);
-    }
-    return ref;
-  };
-  return { load, storages };
-}
-
-/** A storage's bytes (the whole root storage) and their byte order. Its element count depends on
- * the dtype it is read as: tensors of different dtypes may share one storage (x.view(dtype)). */
-interface StorageBytes { bytes: Uint8Array; littleEndian: boolean }
-
-/** Copies a strided view out of its storage into a new C-order array. */
-function materialize(t: TensorRef, name: string, find: (ref: StorageRef) => StorageBytes): NamedTensor {
-  const where = `tensor ${name}`;
-  const ref = t.storage;
-  const numel = checkShape(t.size, where);
-  const shape = [...t.size];
-  if (numel === 0) return makeTensor(ref.dtype, shape, decodeElements(new Uint8Array(0), 0, 0, ref.dtype));
-  const src = find(ref);
-  const available = Math.min(Math.floor(src.bytes.length / ELEMENT_SIZE[ref.dtype]) - ref.elementOffset, ref.numel);
-  // The last element the view touches; strides are non-negative, so it is the maximum.
-  let last = t.offset;
-  for (let d = 0; d < shape.length; d++) last += (shape[d] - 1) * t.stride[d];
-  if (!Number.isSafeInteger(last) || last >= available) {
-    throw new Error(`${where} (${ref.dtype}, shape [${shape.join(', ')}], offset ${t.offset}, stride ` +
-      `[${t.stride.join(', ')}]) reaches element ${last} of storage ${ref.key}, which holds only ${available}: ` +
-      'the storage is too short (truncated or corrupt file)');
-  }
-  // A zero stride (an expanded view) can describe more elements than its storage holds; cap that
-  // so a corrupt stride cannot ask for gigabytes.
-  if (numel > available && numel > 1 << 24) {
-    throw new Error(`${where}: shape [${shape.join(', ')}] describes ${numel} elements over a storage of ${available}`);
-  }
-  const first = ref.elementOffset + t.offset;
-  const span = decodeElements(src.bytes, first * ELEMENT_SIZE[ref.dtype], last - t.offset + 1, ref.dtype, src.littleEndian);
-  return makeTensor(ref.dtype, shape, gather(span, shape, t.stride, numel));
-}
-
-/** `span` holds the view's elements from its first one on; returns them in C order. */
-function gather(span: TensorData, shape: number[], stride: number[], numel: number): TensorData {
-  let contiguous = true;
-  for (let d = shape.length - 1, expect = 1; d >= 0; d--) {
-    if (shape[d] !== 1 && stride[d] !== expect) contiguous = false;
-    expect *= shape[d];
-  }
-  if (contiguous) return span.length === numel ? span : span.subarray(0, numel);
-  const out = new (span.constructor as new (n: number) => TensorData)(numel);
-  const o = out as unknown as { [i: number]: unknown };
-  const s = span as unknown as { [i: number]: unknown };
-  const rank = shape.length;
-  const idx = new Array<number>(rank).fill(0);
-  let off = 0;
-  for (let i = 0; i < numel; i++) {
-    o[i] = s[off];
-    for (let d = rank - 1; d >= 0; d--) { // odometer over the C-order index
-      off += stride[d];
-      if (++idx[d] < shape[d]) break;
-      off -= stride[d] * shape[d];
-      idx[d] = 0;
-    }
-  }
-  return out;
-}
-
 /** The parameters and persistent buffers of a pickled nn.Module (torch.save(model)). */
-function moduleStateDict(root: PyObject): Map<string, unknown> {
+function moduleStateDict(root: PyObject, options: TorchReadOptions): Map<string, unknown> {
   const out = new Map<string, unknown>();
   const seen = new Set<PyObject>();
+  // Modules are visited once, but many of them may share one huge _parameters dict: count the
+  // entries visited against the pickle's opcode budget, which is what built them.
+  const maxWork = options.maxPickleOps ?? DEFAULT_LIMITS.maxPickleOps;
+  let work = 0;
+  const visit = (n: number): void => {
+    work += n;
+    if (work > maxWork) {
+      exceeded('maxPickleOps', 'the pickled nn.Module', `its modules list more than ${maxWork} parameters, ` +
+        'buffers and submodules', maxWork);
+    }
+  };
   const walk = (m: PyObject, prefix: string, depth: number): void => {
     if (seen.has(m) || depth > 100) return;
     seen.add(m);
     const state = m.state instanceof Map ? m.state : new Map();
-    const dict = (k: string): Map<unknown, unknown> => (state.get(k) instanceof Map ? state.get(k) : new Map());
+    const dict = (k: string): Map<unknown, unknown> => {
+      const d = state.get(k);
+      if (!(d instanceof Map)) return new Map();
+      visit(d.size + 1);
+      return d;
+    };
     const nonPersistent = state.get('_non_persistent_buffers_set');
     for (const [k, v] of dict('_parameters')) if (v !== null) out.set(prefix + String(k), v);
     for (const [k, v] of dict('_buffers')) {
@@ -242,7 +96,7 @@ function findStateDict(root: unknown, options: TorchReadOptions, notes: string[]
     if (isModule(v)) {
       notes.push(`${what} is a whole pickled nn.Module (${String(v.cls)}, saved with torch.save(model)); ` +
         'read its parameters and persistent buffers. Prefer torch.save(model.state_dict(), path).');
-      return moduleStateDict(v);
+      return moduleStateDict(v, options);
     }
     if (v instanceof Map) return v;
     if (v instanceof PyObject) {
@@ -255,7 +109,7 @@ function findStateDict(root: unknown, options: TorchReadOptions, notes: string[]
   let dict = asDict(root, 'the checkpoint');
   if (options.key !== undefined) {
     if (!dict.has(options.key)) {
-      throw new Error(`the checkpoint has no entry '${options.key}' (entries: ${[...dict.keys()].map(String).join(', ')})`);
+      throw new Error(`the checkpoint has no entry '${options.key}' (entries: ${listShort([...dict.keys()].map(keyName))})`);
     }
     notes.push(`using checkpoint['${options.key}'] as requested`);
     return asDict(dict.get(options.key), `checkpoint['${options.key}']`);
@@ -269,12 +123,12 @@ function findStateDict(root: unknown, options: TorchReadOptions, notes: string[]
     if (key === undefined) {
       if (values.some(isTensor)) return dict; // a state dict with a few extra non-tensor entries
       throw new Error(`could not find a state dict in the ${path}: its entries are ` +
-        `${[...dict.entries()].map(([k, v]) => `${String(k)} (${describe(v)})`).join(', ') || 'none'}; ` +
+        `${listShort([...dict.entries()].map(([k, v]) => `${keyName(k)} (${describe(v)})`)) || 'none'}; ` +
         `expected tensors or one of the entries ${STATE_DICT_KEYS.join(', ')} (or pass options.key)`);
     }
-    const others = [...dict.keys()].map(String).filter((k) => k !== key);
+    const others = [...dict.keys()].map(keyName).filter((k) => k !== key);
     const ema = STATE_DICT_KEYS.find((k) => k !== key && k.includes('ema') && d.has(k));
-    notes.push(`using ${path}['${key}']` + (others.length ? `; ignored the other entries: ${others.join(', ')}` : '') +
+    notes.push(`using ${path}['${key}']` + (others.length ? `; ignored the other entries: ${listShort(others)}` : '') +
       (ema && !key.includes('ema') ? ` (pass { key: '${ema}' } for the EMA weights)` : ''));
     path = `${path}['${key}']`;
     dict = asDict(dict.get(key), path);
@@ -282,34 +136,46 @@ function findStateDict(root: unknown, options: TorchReadOptions, notes: string[]
   return dict;
 }
 
-/** Turns the chosen dict into named tensors: copies them out, skips non-tensors, strips prefixes. */
-function collect(dict: Map<unknown, unknown>, find: (ref: StorageRef) => StorageBytes, options: TorchReadOptions,
-  notes: string[]): Map<string, NamedTensor> {
+/** A dict key for a message: strings as they are (cut short), anything else described. */
+function keyName(k: unknown): string {
+  return typeof k === 'string' ? (k.length > 80 ? `${k.slice(0, 80)}...` : k) : describe(k);
+}
+
+/** Turns the chosen dict into named tensors: skips non-tensors, strips prefixes, then plans (all
+ * checks) and copies the tensors out. */
+function collect(dict: Map<unknown, unknown>, src: StorageSource, options: TorchReadOptions, notes: string[],
+  what: string, beforeRead?: (storedBytes: number) => void): Map<string, NamedTensor> {
   let names: [string, TensorRef][] = [];
   const skipped: string[] = [];
   for (const [k, v] of dict) {
     if (typeof k !== 'string') skipped.push(`${describe(k)} (a non-string name)`);
     else if (v instanceof TensorRef) names.push([k, v]);
-    else skipped.push(`${k} (${describe(v)})`);
+    else skipped.push(`${keyName(k)} (${describe(v)})`);
   }
-  const skipNote = `skipped ${skipped.length} entries that are not plain tensors: ${skipped.join(', ')}`;
+  const skipNote = `skipped ${skipped.length} entries that are not plain tensors: ${listShort(skipped)}`;
   if (names.length === 0) throw new Error(`the state dict holds no tensors${skipped.length ? ` (${skipNote})` : ''}`);
   if (skipped.length) notes.push(skipNote);
   if (options.stripPrefixes ?? true) {
     for (let changed = true; changed;) {
       changed = false;
       for (const [prefix, by] of PREFIXES) {
-        if (names.every(([n]) => n.startsWith(prefix))) {
+        // Repeated prefixes are stripped in one go, noted once.
+        let times = 0;
+        while (names.every(([n]) => n.startsWith(prefix))) {
           names = names.map(([n, t]) => [n.slice(prefix.length), t]);
-          notes.push(`stripped the '${prefix}' prefix (added by ${by}) from all ${names.length} names`);
+          times++;
+        }
+        if (times > 0) {
+          notes.push(`stripped the '${prefix}' prefix (added by ${by}) from all ${names.length} names` +
+            (times > 1 ? ` (${times} times)` : ''));
           changed = true;
         }
       }
     }
   }
-  const out = new Map<string, NamedTensor>();
-  for (const [name, t] of names) out.set(name, materialize(t, name, find));
-  return out;
+  const plan = planTensors(names, src, what, options);
+  beforeRead?.(plan.storedBytes);
+  return materializeTensors(plan, src);
 }
 
 /** What kind of torch file `bytes` is, from its first bytes. */
@@ -323,52 +189,67 @@ export function torchFormatOf(bytes: Uint8Array): 'zip' | 'legacy' | 'legacy-tar
 }
 
 function readZipCheckpoint(bytes: Uint8Array, options: TorchReadOptions, notes: string[]): TensorFile {
-  const zip = new ZipArchive(bytes, 'torch checkpoint', { verifyCrc: options.verifyCrc });
+  const what = 'torch checkpoint';
+  const zip = new ZipArchive(bytes, what, { verifyCrc: options.verifyCrc });
   const pkls = [...zip.entries.keys()].filter((n) => /^([^/]+\/)?data\.pkl$/.test(n));
   if (pkls.length === 0) {
-    throw new Error('torch checkpoint: the ZIP archive has no data.pkl entry: not a torch.save file ' +
-      `(entries: ${[...zip.entries.keys()].slice(0, 8).join(', ')})`);
+    throw new Error(`${what}: the ZIP archive has no data.pkl entry: not a torch.save file ` +
+      `(entries: ${listShort([...zip.entries.keys()].map(keyName), 8)})`);
   }
   const prefix = pkls[0].slice(0, -'data.pkl'.length);
   if (zip.has(`${prefix}constants.pkl`) || [...zip.entries.keys()].some((n) => n.startsWith(`${prefix}code/`))) {
-    throw new Error('torch checkpoint: this is a TorchScript archive (torch.jit.save), which is not supported; ' +
+    throw new Error(`${what}: this is a TorchScript archive (torch.jit.save), which is not supported; ` +
       'save the weights with torch.save(model.state_dict(), path)');
   }
+  // Deflated entries inflate within a budget: until the tensors are known, the fixed 64 MiB (for
+  // the pickle); then that plus the bytes the requested tensors need (unless the caller set it).
+  const budget = new DecompressionBudget(options.maxDecompressedBytes ?? DEFAULT_LIMITS.decompressedSlack,
+    options.maxDecompressedBytes !== undefined ? 'as set by the caller'
+      : `${DEFAULT_LIMITS.decompressedSlack / 2 ** 20} MiB + the bytes of the tensors the file describes`);
   let littleEndian = true;
   if (zip.has(`${prefix}byteorder`)) { // written by torch >= 2.1
-    const order = decodeUtf8(zip.read(`${prefix}byteorder`), 'torch checkpoint byteorder').trim();
-    if (order !== 'little' && order !== 'big') throw new Error(`torch checkpoint: unknown byteorder '${order}'`);
+    const order = decodeUtf8(zip.read(`${prefix}byteorder`, budget), `${what} byteorder`).trim();
+    if (order !== 'little' && order !== 'big') throw new Error(`${what}: unknown byteorder ${describe(order)}`);
     littleEndian = order === 'little';
   }
-  const root = unpickle(zip.read(`${prefix}data.pkl`), { findClass, persistentLoad: makePersistentLoad().load },
-    `torch checkpoint ${prefix}data.pkl`).value;
+  const root = unpickle(zip.read(`${prefix}data.pkl`, budget), { findClass, persistentLoad: makePersistentLoad().load },
+    `${what} ${prefix}data.pkl`, 0, options).value;
   const cache = new Map<string, StorageBytes>();
-  const find = (ref: StorageRef): StorageBytes => {
-    let s = cache.get(ref.key);
-    if (!s) {
-      const entry = `${prefix}data/${ref.key}`;
-      if (!zip.has(entry)) throw new Error(`torch checkpoint: storage ${ref.key} is missing (no entry ${entry})`);
-      s = { bytes: zip.read(entry), littleEndian };
-      cache.set(ref.key, s);
-    }
-    return s;
+  const entryOf = (key: string): string => {
+    const entry = `${prefix}data/${key}`;
+    if (!zip.has(entry)) throw new Error(`${what}: storage ${keyName(key)} is missing (no entry ${keyName(entry)})`);
+    return entry;
   };
-  return { tensors: collect(findStateDict(root, options, notes), find, options, notes), notes };
+  const src: StorageSource = {
+    byteLength: (key) => zip.entries.get(entryOf(key))!.size,
+    read: (key) => {
+      let s = cache.get(key);
+      if (!s) {
+        s = { bytes: zip.read(entryOf(key), budget), littleEndian };
+        cache.set(key, s);
+      }
+      return s;
+    },
+  };
+  const grow = (stored: number): void => {
+    if (options.maxDecompressedBytes === undefined) budget.max = DEFAULT_LIMITS.decompressedSlack + stored;
+  };
+  return { tensors: collect(findStateDict(root, options, notes), src, options, notes, what, grow), notes };
 }
 
 function readLegacyCheckpoint(bytes: Uint8Array, options: TorchReadOptions, notes: string[]): TensorFile {
   const what = 'legacy torch checkpoint';
-  const magic = unpickle(bytes, {}, `${what} (magic number)`);
+  const magic = unpickle(bytes, {}, `${what} (magic number)`, 0, options);
   if (magic.value !== LEGACY_MAGIC) throw new Error(`${what}: wrong magic number`);
-  const version = unpickle(bytes, {}, `${what} (protocol version)`, magic.end);
+  const version = unpickle(bytes, {}, `${what} (protocol version)`, magic.end, options);
   if (version.value !== LEGACY_PROTOCOL_VERSION) {
     throw new Error(`${what}: protocol version ${describe(version.value)} is not supported (expected ${LEGACY_PROTOCOL_VERSION})`);
   }
-  const sysInfo = unpickle(bytes, {}, `${what} (system info)`, version.end);
+  const sysInfo = unpickle(bytes, {}, `${what} (system info)`, version.end, options);
   const littleEndian = !(sysInfo.value instanceof Map && sysInfo.value.get('little_endian') === false);
   const pers = makePersistentLoad();
-  const main = unpickle(bytes, { findClass, persistentLoad: pers.load }, `${what} (object)`, sysInfo.end);
-  const keys = unpickle(bytes, {}, `${what} (storage keys)`, main.end);
+  const main = unpickle(bytes, { findClass, persistentLoad: pers.load }, `${what} (object)`, sysInfo.end, options);
+  const keys = unpickle(bytes, {}, `${what} (storage keys)`, main.end, options);
   if (!Array.isArray(keys.value) || !keys.value.every((k) => typeof k === 'string')) {
     throw new Error(`${what}: the storage key list is ${describe(keys.value)}`);
   }
@@ -379,24 +260,25 @@ function readLegacyCheckpoint(bytes: Uint8Array, options: TorchReadOptions, note
   const r = new ByteReader(bytes, what, keys.end);
   for (const key of keys.value as string[]) {
     const ref = pers.storages.get(key);
-    if (!ref) throw new Error(`${what}: storage ${key} is listed but never referenced, so its element size is unknown`);
-    const countBytes = r.take(8, `the element count of storage ${key}`);
+    if (!ref) throw new Error(`${what}: storage ${keyName(key)} is listed but never referenced, so its element size is unknown`);
+    const countBytes = r.take(8, `the element count of storage ${keyName(key)}`);
     const count = new DataView(countBytes.buffer, countBytes.byteOffset, 8).getBigUint64(0, littleEndian);
     const size = ELEMENT_SIZE[ref.dtype];
     if (count > BigInt(Math.floor(r.remaining / size))) {
-      throw new Error(`${what}: storage ${key} claims ${count} ${ref.dtype} elements at offset ${r.pos}, ` +
+      throw new Error(`${what}: storage ${keyName(key)} claims ${count} ${ref.dtype} elements at offset ${r.pos}, ` +
         `past the end of the file (${bytes.length} bytes): truncated`);
     }
     const numel = Number(count);
-    located.set(key, { bytes: r.take(numel * size, `storage ${key}`), littleEndian });
+    located.set(key, { bytes: r.take(numel * size, `storage ${keyName(key)}`), littleEndian });
   }
-  const find = (ref: StorageRef): StorageBytes => {
-    const s = located.get(ref.key);
-    if (!s) throw new Error(`${what}: storage ${ref.key} was not found in the file`);
+  const find = (key: string): StorageBytes => {
+    const s = located.get(key);
+    if (!s) throw new Error(`${what}: storage ${keyName(key)} was not found in the file`);
     return s;
   };
+  const src: StorageSource = { byteLength: (key) => find(key).bytes.length, read: find };
   notes.push('read the legacy (pre-1.6, non-zip) torch format');
-  return { tensors: collect(dict, find, options, notes), notes };
+  return { tensors: collect(dict, src, options, notes, what), notes };
 }
 
 /**
@@ -406,6 +288,7 @@ function readLegacyCheckpoint(bytes: Uint8Array, options: TorchReadOptions, note
  * says what is wrong and where for a truncated, corrupt or unsupported file.
  */
 export function readTorch(bytes: Uint8Array, options: TorchReadOptions = {}): TorchCheckpoint {
+  checkLimitOptions(options);
   const format = torchFormatOf(bytes);
   const notes: string[] = [];
   if (format === 'zip') return { format, ...readZipCheckpoint(bytes, options, notes) };

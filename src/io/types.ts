@@ -62,17 +62,21 @@ export function numelOf(shape: readonly number[]): number {
   return n;
 }
 
+/** The most dimensions a tensor may have (NumPy's NPY_MAXDIMS; no real checkpoint comes close). */
+export const MAX_RANK = 64;
+
 /**
- * Checks that `shape` is a list of non-negative safe integers whose product stays a safe
- * integer, so that a bogus header cannot turn into a NaN or a wrapped-around size.
+ * Checks that `shape` is a list of at most MAX_RANK non-negative safe integers whose product
+ * stays a safe integer, so that a bogus header cannot turn into a NaN or a wrapped-around size.
  * Returns the element count.
  */
 export function checkShape(shape: unknown, where: string): number {
   if (!Array.isArray(shape)) throw new Error(`${where}: shape is not a list (${describe(shape)})`);
+  if (shape.length > MAX_RANK) throw new Error(`${where}: shape has ${shape.length} dimensions, more than ${MAX_RANK}`);
   let n = 1;
   for (const d of shape) {
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
-      throw new Error(`${where}: shape [${shape.map(String).join(', ')}] has an invalid dimension ${String(d)}`);
+      throw new Error(`${where}: shape [${shape.map(describe).join(', ')}] has an invalid dimension ${describe(d)}`);
     }
     n *= d;
     if (!Number.isSafeInteger(n)) throw new Error(`${where}: shape [${shape.join(', ')}] has too many elements`);
@@ -80,17 +84,42 @@ export function checkShape(shape: unknown, where: string): number {
   return n;
 }
 
-/** A short description of a value for error messages. */
+/** Longest text an error message quotes from a file. */
+const QUOTE_MAX = 80;
+
+/** `text` quoted for an error message, cut to its first 80 characters (a file's text can be huge). */
+export function quote(text: string, max = QUOTE_MAX): string {
+  return JSON.stringify(text.length > max ? text.slice(0, max) : text) +
+    (text.length > max ? `... (${text.length} characters)` : '');
+}
+
+/**
+ * A short description of a value for error messages. Never the bare words a bug would print
+ * (undefined, NaN, [object ...]): a missing value is 'missing', and every text is cut short.
+ */
 export function describe(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}...` : v);
+  if (v === undefined) return 'missing';
+  if (typeof v === 'string') return quote(v, 60);
   if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v === 'number') return Number.isNaN(v) ? 'not a number (nan)' : String(v);
   if (typeof v === 'function') return 'a callable';
-  if (Array.isArray(v)) return `a list of ${v.length}`;
+  if (Array.isArray(v)) return `a ${Object.isFrozen(v) ? 'tuple' : 'list'} of ${v.length}`;
   if (v instanceof Map) return `a dict of ${v.size}`;
+  if (v instanceof Set) return `a set of ${v.size}`;
+  if (v instanceof Uint8Array) return `${v.length} bytes`;
   if (v === null || typeof v !== 'object') return String(v);
   // Classes with a meaningful toString (the unpickler's PyGlobal / PyObject) describe themselves.
-  if (v.toString !== Object.prototype.toString) return String(v);
-  return v.constructor?.name ?? 'an object';
+  if (v.toString !== Object.prototype.toString && typeof v.toString === 'function') {
+    const s = String(v);
+    return s.length > 120 ? `${s.slice(0, 120)}...` : s;
+  }
+  const name: unknown = v.constructor?.name;
+  return typeof name === 'string' && name !== 'Object' ? `a ${name}` : 'an object';
+}
+
+/** At most `max` items of a list for a message, then how many more there are. */
+export function listShort(items: readonly string[], max = 20): string {
+  return items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')}, ... (${items.length - max} more)`;
 }
 
 /** Iterates the entries of a writer's input in a stable order. */

@@ -4,9 +4,11 @@
 // ZIP64 records once the archive passes 4 GiB. We read the central directory (the authority on
 // names, sizes and offsets), check every entry's local header and data range against the
 // buffer up front, and hand out stored entries as zero-copy subarrays. Deflated entries (an
-// archive re-zipped by another tool) go through ./inflate.ts.
+// archive re-zipped by another tool) go through ./inflate.ts, within the caller's budget: the
+// directory's size is charged before anything is allocated, and the inflater never writes past it.
 import { ByteReader, decodeLatin1, decodeUtf8 } from './bytes.js';
 import { crc32, inflateRaw } from './inflate.js';
+import type { DecompressionBudget } from './limits.js';
 
 const SIG_LOCAL = 0x04034b50;
 const SIG_CENTRAL = 0x02014b50;
@@ -34,6 +36,11 @@ export interface ZipEntry {
 export interface ZipReadOptions {
   /** Check each entry's CRC-32 when it is read (default true: catches corrupt data cheaply). */
   verifyCrc?: boolean;
+}
+
+/** An entry name for a message (names can be 65,535 bytes long). */
+function short(name: string): string {
+  return name.length > 100 ? `${name.slice(0, 100)}...` : name;
 }
 
 /** True if `bytes` starts like a ZIP archive (a local file header). */
@@ -141,11 +148,11 @@ export class ZipArchive {
       e.localOffset = r.u32();
       const rawName = r.take(nameLen, 'an entry name');
       const name = flags & 0x800 ? decodeUtf8(rawName, `${what} entry name`) : decodeLatin1(rawName);
-      applyZip64Extra(r.take(extraLen, 'an extra field'), e, `${what} entry ${name}`);
+      applyZip64Extra(r.take(extraLen, 'an extra field'), e, `${what} entry ${short(name)}`);
       r.take(commentLen, 'an entry comment');
       const dataOffset = this.localDataOffset(e.localOffset, name);
       if (dataOffset + e.compressedSize > bytes.length) {
-        throw new Error(`${what}: entry ${name} (${e.compressedSize} bytes at offset ${dataOffset}) runs past the ` +
+        throw new Error(`${what}: entry ${short(name)} (${e.compressedSize} bytes at offset ${dataOffset}) runs past the ` +
           `end of the file (${bytes.length} bytes): truncated`);
       }
       if (!this.entries.has(name)) {
@@ -160,13 +167,13 @@ export class ZipArchive {
   /** Where an entry's data starts: after its local header, whose name and extra lengths may
    * differ from the central directory's (torch pads the local extra field for alignment). */
   private localDataOffset(offset: number, name: string): number {
-    const r = new ByteReader(this.bytes, `${this.what} entry ${name}`, 0);
+    const r = new ByteReader(this.bytes, `${this.what} entry ${short(name)}`, 0);
     if (offset + LOCAL_SIZE > this.bytes.length) {
-      throw new Error(`${this.what}: entry ${name}: local header at offset ${offset} is past the end of the file ` +
+      throw new Error(`${this.what}: entry ${short(name)}: local header at offset ${offset} is past the end of the file ` +
         `(${this.bytes.length} bytes): truncated`);
     }
     r.pos = offset;
-    if (r.u32() !== SIG_LOCAL) throw new Error(`${this.what}: entry ${name}: bad local header signature at offset ${offset}`);
+    if (r.u32() !== SIG_LOCAL) throw new Error(`${this.what}: entry ${short(name)}: bad local header signature at offset ${offset}`);
     r.pos = offset + 26;
     const nameLen = r.u16();
     const extraLen = r.u16();
@@ -177,11 +184,12 @@ export class ZipArchive {
     return this.entries.has(name);
   }
 
-  /** An entry's uncompressed bytes: a subarray of the archive when stored, a new array when deflated. */
-  read(name: string): Uint8Array {
+  /** An entry's uncompressed bytes: a subarray of the archive when stored, a new array when
+   * deflated (charged to `budget` first, if given). */
+  read(name: string, budget?: DecompressionBudget): Uint8Array {
     const e = this.entries.get(name);
-    if (!e) throw new Error(`${this.what}: no entry named ${name}`);
-    const where = `${this.what} entry ${name}`;
+    if (!e) throw new Error(`${this.what}: no entry named ${short(name)}`);
+    const where = `${this.what} entry ${short(name)}`;
     if (e.encrypted) throw new Error(`${where}: encrypted entries are not supported`);
     const raw = this.bytes.subarray(e.dataOffset, e.dataOffset + e.compressedSize);
     let data: Uint8Array;
@@ -195,6 +203,7 @@ export class ZipArchive {
         throw new Error(`${where}: claims ${e.size} bytes from ${e.compressedSize} deflated bytes, more than ` +
           'deflate can produce: corrupt directory');
       }
+      budget?.spend(e.size, where);
       data = inflateRaw(raw, e.size, where);
     } else {
       throw new Error(`${where}: compression method ${e.method} is not supported (only stored and deflate)`);
