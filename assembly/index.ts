@@ -20,3 +20,7 @@ export { sgd_step, adamw_step } from './optim';
 export function heap_base(): usize {
   return __heap_base;
 }
+export {
+  conv2d_winograd, conv2d_winograd_workspace, conv2d_winograd_weight_bytes, conv2d_winograd_pack_weight,
+  conv2d_winograd_set_block_bytes, conv2d_winograd_study_points,
+} from './conv2d_winograd';

@@ -19,6 +19,14 @@ export interface KernelExports {
     ph: I, pw: I, groups: I, oh: I, ow: I, ws: P): void;
   conv2d_backward_weight(x: P, dy: P, dw: P, dbias: P, n: I, c: I, h: I, wd: I, k: I, kh: I, kw: I,
     sh: I, sw: I, ph: I, pw: I, groups: I, oh: I, ow: I, ws: P): void;
+  // Winograd F(m x m, 3 x 3) for 3x3 stride-1 convs (assembly/conv2d_winograd.ts); m = 2 or 4.
+  conv2d_winograd_weight_bytes(k: I, c: I, groups: I, m: I): I;
+  conv2d_winograd_pack_weight(w: P, dst: P, k: I, c: I, groups: I, m: I, flipped: I): void;
+  conv2d_winograd_workspace(n: I, c: I, h: I, wd: I, k: I, groups: I, ph: I, pw: I, oh: I, ow: I, m: I): I;
+  conv2d_winograd(x: P, packedU: P, bias: P, y: P, n: I, c: I, h: I, wd: I, k: I, groups: I, ph: I, pw: I,
+    oh: I, ow: I, m: I, relu: I, ws: P): void;
+  /** Tuning hook for benchmarks: bytes a column block's transformed tiles may take. */
+  conv2d_winograd_set_block_bytes(bytes: I): void;
   batchnorm_train_forward(x: P, gamma: P, beta: P, runMean: P, runVar: P, y: P, saveMean: P, saveInvStd: P,
     n: I, c: I, hw: I, momentum: F, eps: F): void;
   batchnorm_eval_forward(x: P, gamma: P, beta: P, runMean: P, runVar: P, y: P, n: I, c: I, hw: I, eps: F): void;

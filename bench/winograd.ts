@@ -1,0 +1,175 @@
+// Winograd F(2x2,3x3) and F(4x4,3x3) (assembly/conv2d_winograd.ts) against the direct convolution
+// (assembly/conv.ts) on every distinct 3x3 stride-1 layer of RepVGG-A0 at 224x224 (48 channels on
+// 56x56, 96 on 28x28, 192 on 14x14; the stride-2 first blocks and the 1280-wide last stage are not
+// 3x3 stride 1), at batch 1 and 8, and on the 64->64 56x56 layer of bench/kernels.ts. Then the
+// flipped use (conv2d's input gradient) on A0's stride-1 layers at 32x32, batch 128 (48 channels on
+// 8x8, 96 on 4x4, 192 on 2x2) against conv2d_backward_input.
+//
+// Both sides call the kernels directly with their workspaces allocated once, so the times are the
+// kernels' alone. The direct forward packs its weights on every call (that is how it runs); the
+// Winograd weights are packed once (a deploy model packs once), and the packing time is given
+// separately: a training step would pay it once per step and layer.
+//
+// Timing: this machine is shared and its clock moves, so the algorithms of one shape run in
+// interleaved rounds (the order rotating each round) and each round gives one time per algorithm
+// (a mean over enough calls to last ~25 ms); the table gives the median over rounds and the
+// p10-p90 spread, and the speed-up is the median of the per-round ratios.
+//
+// Usage: node dist/bench/winograd.js [--quick] [--rounds N]   (run under flock /tmp/bench.lock)
+import { createBackend } from '../src/index.js';
+import type { WasmBackend, WasmBuf } from '../src/backends/wasm/index.js';
+import { fillRandom } from './setup.js';
+import { formatTable, machineLine, median, quantile } from './stats.js';
+
+interface Layer { name: string; n: number; c: number; h: number; k: number; groups: number }
+
+const FORWARD_LAYERS: Layer[] = [
+  { name: 'A0 stage1 48->48 56x56', n: 1, c: 48, h: 56, k: 48, groups: 1 },
+  { name: 'A0 stage2 96->96 28x28', n: 1, c: 96, h: 28, k: 96, groups: 1 },
+  { name: 'A0 stage3 192->192 14x14', n: 1, c: 192, h: 14, k: 192, groups: 1 },
+  { name: '64->64 56x56', n: 1, c: 64, h: 56, k: 64, groups: 1 },
+];
+const TRAINING_LAYERS: Layer[] = [
+  { name: 'A0@32 stage1 48->48 8x8', n: 128, c: 48, h: 8, k: 48, groups: 1 },
+  { name: 'A0@32 stage2 96->96 4x4', n: 128, c: 96, h: 4, k: 96, groups: 1 },
+  { name: 'A0@32 stage3 192->192 2x2', n: 128, c: 192, h: 2, k: 192, groups: 1 },
+];
+
+type Algo = 'direct' | 'F(2,3)' | 'F(4,3)';
+const ALGOS: Algo[] = ['direct', 'F(2,3)', 'F(4,3)'];
+
+/** 2 N K C/groups 9 H W: the direct convolution's multiply-adds, for every algorithm. */
+function flops(l: Layer): number {
+  return 2 * l.n * l.k * (l.c / l.groups) * 9 * l.h * l.h;
+}
+
+class Buffers {
+  private readonly bufs: WasmBuf[] = [];
+  constructor(readonly b: WasmBackend) {}
+  floats(length: number, seed?: number): WasmBuf {
+    const buf = this.b.alloc(length);
+    if (seed !== undefined) fillRandom(this.b.view(buf), seed);
+    this.bufs.push(buf);
+    return buf;
+  }
+  bytes(bytes: number): WasmBuf { return this.floats(Math.ceil(bytes / 4)); }
+  free(): void { for (const buf of this.bufs.splice(0)) this.b.free(buf); }
+}
+
+/** A function per algorithm computing the layer (forward, or backward input when `backward`). */
+function runners(b: WasmBackend, bufs: Buffers, l: Layer, backward: boolean): { run: Record<Algo, () => void>; packMs: Record<'F(2,3)' | 'F(4,3)', number>; out: Record<Algo, WasmBuf> } {
+  const K = b.kernels;
+  const { n, c, h, k, groups } = l;
+  const p = 1;
+  const w = bufs.floats(k * (c / groups) * 9, 2);
+  // forward: x [n, c, h, h] -> y [n, k, h, h]; backward input: dy [n, k, h, h] -> dx [n, c, h, h].
+  const src = bufs.floats(n * (backward ? k : c) * h * h, 1);
+  const outLen = n * (backward ? c : k) * h * h;
+  const shape = [n, c, h, h, k, 3, 3, 1, 1, p, p, groups, h, h] as const;
+  const out = {} as Record<Algo, WasmBuf>;
+  const run = {} as Record<Algo, () => void>;
+  const packMs = {} as Record<'F(2,3)' | 'F(4,3)', number>;
+  out.direct = bufs.floats(outLen);
+  if (backward) {
+    const ws = bufs.bytes(K.conv2d_backward_input_workspace(...shape));
+    run.direct = () => K.conv2d_backward_input(src.ptr, w.ptr, out.direct.ptr, ...shape, ws.ptr);
+  } else {
+    const ws = bufs.bytes(K.conv2d_forward_workspace(...shape));
+    run.direct = () => K.conv2d_forward(src.ptr, w.ptr, 0, out.direct.ptr, ...shape, ws.ptr);
+  }
+  for (const m of [2, 4] as const) {
+    const algo: 'F(2,3)' | 'F(4,3)' = m === 2 ? 'F(2,3)' : 'F(4,3)';
+    const u = bufs.bytes(K.conv2d_winograd_weight_bytes(k, c, groups, m));
+    const pack = () => K.conv2d_winograd_pack_weight(w.ptr, u.ptr, k, c, groups, m, backward ? 1 : 0);
+    pack();
+    const t: number[] = [];
+    for (let i = 0; i < 5; i++) { const t0 = performance.now(); pack(); t.push(performance.now() - t0); }
+    packMs[algo] = median(t);
+    out[algo] = bufs.floats(outLen);
+    // The input gradient is the forward of dy with the flipped kernel: k in, c out, padding 2 - p.
+    const [ci, co, pad] = backward ? [k, c, 2 - p] : [c, k, p];
+    const ws = bufs.bytes(K.conv2d_winograd_workspace(n, ci, h, h, co, groups, pad, pad, h, h, m));
+    run[algo] = () => K.conv2d_winograd(src.ptr, u.ptr, 0, out[algo].ptr, n, ci, h, h, co, groups, pad, pad, h, h, m, 0, ws.ptr);
+  }
+  return { run, packMs, out };
+}
+
+function relErr(a: Float32Array, ref: Float32Array): number {
+  let num = 0, den = 0;
+  for (let i = 0; i < ref.length; i++) { num += (a[i] - ref[i]) ** 2; den += ref[i] ** 2; }
+  return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-12);
+}
+
+interface Row { layer: Layer; algo: Algo; ms: number; p10: number; p90: number; speedup: number; packMs: number | null; err: number }
+
+function measure(b: WasmBackend, l: Layer, backward: boolean, rounds: number): Row[] {
+  const bufs = new Buffers(b);
+  try {
+    const { run, packMs, out } = runners(b, bufs, l, backward);
+    // Warm-up (V8 tiers WASM up in the background), then calls per sample for ~25 ms.
+    const reps = {} as Record<Algo, number>;
+    for (const a of ALGOS) {
+      const t0 = performance.now();
+      let i = 0;
+      for (; i < 3 || performance.now() - t0 < 150; i++) run[a]();
+      reps[a] = Math.max(1, Math.round(25 / ((performance.now() - t0) / i)));
+    }
+    const times = Object.fromEntries(ALGOS.map((a) => [a, [] as number[]])) as Record<Algo, number[]>;
+    for (let r = 0; r < rounds; r++) {
+      const order = ALGOS.map((_, i) => ALGOS[(i + r) % ALGOS.length]);
+      for (const a of order) {
+        const t0 = performance.now();
+        for (let i = 0; i < reps[a]; i++) run[a]();
+        times[a].push((performance.now() - t0) / reps[a]);
+      }
+    }
+    const ref = b.view(out.direct).slice();
+    return ALGOS.map((a) => ({
+      layer: l, algo: a, ms: median(times[a]), p10: quantile(times[a], 0.1), p90: quantile(times[a], 0.9),
+      speedup: median(times.direct.map((t, i) => t / times[a][i])),
+      packMs: a === 'direct' ? null : packMs[a], err: a === 'direct' ? 0 : relErr(b.view(out[a]), ref),
+    }));
+  } finally {
+    bufs.free();
+  }
+}
+
+function table(rows: Row[]): string {
+  return formatTable(
+    ['layer', 'batch', 'algorithm', 'ms (median)', 'p10-p90 ms', 'effective GFLOP/s', 'speed-up vs direct', 'weight packing ms', 'rel. error vs direct'],
+    rows.map((r) => [r.layer.name, String(r.layer.n), r.algo, r.ms.toFixed(2), `${r.p10.toFixed(2)}-${r.p90.toFixed(2)}`,
+      (flops(r.layer) / r.ms / 1e6).toFixed(1), r.algo === 'direct' ? '-' : `x${r.speedup.toFixed(2)}`,
+      r.packMs === null ? '-' : r.packMs.toFixed(2), r.algo === 'direct' ? '-' : r.err.toExponential(1)]),
+  );
+}
+
+function log(r: Row): void {
+  console.log(`  ${r.layer.name.padEnd(28)} n=${String(r.layer.n).padEnd(4)} ${r.algo.padEnd(7)} ${r.ms.toFixed(2).padStart(8)} ms ` +
+    `(${r.p10.toFixed(2)}-${r.p90.toFixed(2)})  ${(flops(r.layer) / r.ms / 1e6).toFixed(1).padStart(6)} GFLOP/s` +
+    (r.algo === 'direct' ? '' : `  x${r.speedup.toFixed(2)}  pack ${r.packMs!.toFixed(2)} ms  err ${r.err.toExponential(1)}`));
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const ri = args.indexOf('--rounds');
+  const rounds = ri >= 0 ? Number(args[ri + 1]) : quick ? 3 : 9;
+  const b = (await createBackend('wasm-simd')) as WasmBackend;
+  console.log(machineLine());
+  const fwd: Row[] = [];
+  for (const n of quick ? [1] : [1, 8]) {
+    for (const l of FORWARD_LAYERS) {
+      for (const r of measure(b, { ...l, n }, false, rounds)) { log(r); fwd.push(r); }
+    }
+  }
+  const bwd: Row[] = [];
+  for (const l of TRAINING_LAYERS) {
+    for (const r of measure(b, quick ? { ...l, n: 16 } : l, true, rounds)) { log(r); bwd.push(r); }
+  }
+  console.log('\n### Forward (3x3, stride 1, padding 1)\n');
+  console.log(table(fwd));
+  console.log('\n### Backward input (flipped packing) on the A0 training shapes\n');
+  console.log(table(bwd));
+}
+
+await main();
