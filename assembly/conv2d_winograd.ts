@@ -23,9 +23,14 @@
 // (Lavin & Gray's F(4,3) is a = 1, b = 2.) F(2,3) uses 0, +-1, inf: B^T = [d0 - d2, d1 + d2,
 // d2 - d1, d3 - d1], G rows [1,0,0], [1,1,1]/2, [1,-1,1]/2, [0,0,1], A^T = [1,1,1,0; 0,1,-1,1].
 //
-// The `m` argument: 2 or 4 (F(4,3) with the default points, DEFAULT_POINTS_4). For the accuracy
-// study, m = 4 | (set << 8) picks another point set (see pointsOf); pack_weight and the driver must
-// be given the same m.
+// F(4,3) runs on 0, +-5/8, +-3/2, inf. Over symmetric sets 0, +-a, +-b, inf the float32 error is
+// flat near a = 2/3, b = 3/2 (the {+-c, +-1/c} family of Alam, Anderson, Barabasz & Gregg 2022,
+// c = 2/3) and about half that of Lavin & Gray's points (bench/winograd.md); 5/8 and 3/2 are as
+// accurate and exact in binary, so every transform constant is exact in float32.
+//
+// The `m` argument: 2, or 4 for F(4,3) on the default points. For the accuracy study,
+// m = 4 | (set << 8) picks another point set (see pointsOf); pack_weight and the driver must be
+// given the same m.
 //
 // Nothing here allocates: the driver works in the caller's workspace, whose layout `plan` writes
 // once for both conv2d_winograd_workspace and conv2d_winograd.
@@ -36,7 +41,7 @@ import { f32_gemm_4x8 } from './gemm';
 // through L1 one 8-column panel at a time and reuses U[xi] (the A panels) across the block, so a
 // larger block reads the transformed weights fewer times; V and M themselves are touched only
 // twice per tile each (written, read), so they may live in L2 or L3.
-let BLOCK_BYTES: i32 = 1 << 20;
+const BLOCK_BYTES: i32 = 1 << 20;
 // Depth of one GEMM pass (input channels): a B panel is at most 512 * 32 B = 16 KiB, within L1.
 const KC_MAX: i32 = 512;
 // F(4,3) points used when m == 4 (set 0).
@@ -67,12 +72,8 @@ function pointsOf(m: i32): void {
   else if (s == 2) { PA = 1; PB = 0.5; }   // 0, +-1, +-1/2, inf
   else if (s == 3) { PA = 0.5; PB = 2; }   // 0, +-1/2, +-2, inf
   else if (s == 4) { PA = 2.0 / 3; PB = 1.5; }   // 0, +-2/3, +-3/2, inf
-  else if (s == 5) { PA = 0.625; PB = 1.5; }     // 0, +-5/8, +-3/2, inf
-  else { PA = STUDY_A; PB = STUDY_B; }
+  else { PA = 0.625; PB = 1.5; }           // 5: 0, +-5/8, +-3/2, inf
 }
-let STUDY_A: f64 = 1;
-let STUDY_B: f64 = 2;
-export function conv2d_winograd_study_points(a: f64, b: f64): void { STUDY_A = a; STUDY_B = b; }
 
 // ---------------------------------------------------------------------------------------------
 // Plan: the workspace layout, written once for both the size function and the driver.
@@ -664,9 +665,4 @@ export function conv2d_winograd(x: usize, packedU: usize, bias: usize, y: usize,
       }
     }
   }
-}
-
-/** Tuning hook (benchmarks only): bytes a column block's V and M may take. */
-export function conv2d_winograd_set_block_bytes(bytes: i32): void {
-  BLOCK_BYTES = bytes;
 }

@@ -22,5 +22,4 @@ export function heap_base(): usize {
 }
 export {
   conv2d_winograd, conv2d_winograd_workspace, conv2d_winograd_weight_bytes, conv2d_winograd_pack_weight,
-  conv2d_winograd_set_block_bytes, conv2d_winograd_study_points,
 } from './conv2d_winograd';

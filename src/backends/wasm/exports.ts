@@ -25,8 +25,6 @@ export interface KernelExports {
   conv2d_winograd_workspace(n: I, c: I, h: I, wd: I, k: I, groups: I, ph: I, pw: I, oh: I, ow: I, m: I): I;
   conv2d_winograd(x: P, packedU: P, bias: P, y: P, n: I, c: I, h: I, wd: I, k: I, groups: I, ph: I, pw: I,
     oh: I, ow: I, m: I, relu: I, ws: P): void;
-  /** Tuning hook for benchmarks: bytes a column block's transformed tiles may take. */
-  conv2d_winograd_set_block_bytes(bytes: I): void;
   batchnorm_train_forward(x: P, gamma: P, beta: P, runMean: P, runVar: P, y: P, saveMean: P, saveInvStd: P,
     n: I, c: I, hw: I, momentum: F, eps: F): void;
   batchnorm_eval_forward(x: P, gamma: P, beta: P, runMean: P, runVar: P, y: P, n: I, c: I, hw: I, eps: F): void;
