@@ -548,9 +548,18 @@ function outputTransform2(mblk: usize, yg: usize, bias: usize, relu: i32, lanes:
 /** Copies `planes` planes of h x w to rows `wp` floats apart, planes `plane` floats apart (the
  *  destination's border is zero already). */
 function copyPadded(src: usize, dst: usize, planes: i32, h: i32, w: i32, plane: i32, wp: i32): void {
+  // Rows are short (2..56 floats): a loop beats memory.copy's call per row.
+  const rowB = <usize>wp << 2;
+  const planeB = <usize>plane << 2;
+  const w4 = w & ~3;
   for (let ci = 0; ci < planes; ci++) {
+    let d = dst + <usize>ci * planeB;
     for (let yy = 0; yy < h; yy++) {
-      memory.copy(f32at(dst, ci * plane + yy * wp), f32at(src, (ci * h + yy) * w), <usize>w << 2);
+      let i = 0;
+      for (; i < w4; i += 4) v128.store(f32at(d, i), v128.load(f32at(src, i)));
+      for (; i < w; i++) store<f32>(f32at(d, i), load<f32>(f32at(src, i)));
+      src = f32at(src, w);
+      d += rowB;
     }
   }
 }
