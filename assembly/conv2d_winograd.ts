@@ -113,8 +113,11 @@ function plan(n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32, pw: 
   pl_tpi = pl_th * pl_tw;
   pl_hp = max(pl_th * mm + 2, h + ph);
   pl_wp = max(pl_tw * mm + 2, w + pw);
+  // Each column block streams all of U once: when U is large (wide layers, where it outgrows the
+  // caches), blocks grow with it so that U's traffic stays within about twice V's and M's.
   const perCol = pl_T * (pl_cg + pl_kgp) * 4;
-  const ncbMax = max(8, (BLOCK_BYTES / perCol) & ~7);
+  const uBytes = groups * pl_T * uPointBytes(pl_kg, pl_cg);
+  const ncbMax = max(8, (max(BLOCK_BYTES, uBytes / 2) / perCol) & ~7);
   pl_nb = min(n, max(1, ncbMax / pl_tpi));
   pl_ncb = min(ncbMax, (pl_nb * pl_tpi + 7) & ~7);
   pl_kc = ceilDiv(pl_cg, ceilDiv(pl_cg, KC_MAX));

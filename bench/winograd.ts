@@ -29,6 +29,18 @@ const FORWARD_LAYERS: Layer[] = [
   { name: 'A0 stage3 192->192 14x14', n: 1, c: 192, h: 14, k: 192, groups: 1 },
   { name: '64->64 56x56', n: 1, c: 64, h: 56, k: 64, groups: 1 },
 ];
+// Beyond A0: where the rule's boundaries lie (few channels, maps of 7, 3, 2 and 1, wide layers).
+const RULE_LAYERS: Layer[] = [
+  { name: '8->8 56x56', n: 1, c: 8, h: 56, k: 8, groups: 1 },
+  { name: '16->16 56x56', n: 1, c: 16, h: 56, k: 16, groups: 1 },
+  { name: '640->640 14x14 (B2 stage3)', n: 1, c: 640, h: 14, k: 640, groups: 1 },
+  { name: '640->640 g2 14x14 (B2g2 stage3)', n: 1, c: 640, h: 14, k: 640, groups: 2 },
+  { name: '256->256 7x7', n: 8, c: 256, h: 7, k: 256, groups: 1 },
+  { name: '128->128 5x5', n: 8, c: 128, h: 5, k: 128, groups: 1 },
+  { name: '128->128 3x3', n: 8, c: 128, h: 3, k: 128, groups: 1 },
+  { name: '128->128 2x2', n: 8, c: 128, h: 2, k: 128, groups: 1 },
+  { name: '128->128 1x1', n: 8, c: 128, h: 1, k: 128, groups: 1 },
+];
 const TRAINING_LAYERS: Layer[] = [
   { name: 'A0@32 stage1 48->48 8x8', n: 128, c: 48, h: 8, k: 48, groups: 1 },
   { name: 'A0@32 stage2 96->96 4x4', n: 128, c: 96, h: 4, k: 96, groups: 1 },
@@ -162,12 +174,22 @@ async function main(): Promise<void> {
       for (const r of measure(b, { ...l, n }, false, rounds)) { log(r); fwd.push(r); }
     }
   }
+  const rule: Row[] = [];
+  if (!quick) {
+    for (const l of RULE_LAYERS) {
+      for (const r of measure(b, l, false, rounds)) { log(r); rule.push(r); }
+    }
+  }
   const bwd: Row[] = [];
   for (const l of TRAINING_LAYERS) {
     for (const r of measure(b, quick ? { ...l, n: 16 } : l, true, rounds)) { log(r); bwd.push(r); }
   }
   console.log('\n### Forward (3x3, stride 1, padding 1)\n');
   console.log(table(fwd));
+  if (rule.length > 0) {
+    console.log('\n### Forward, other shapes (where the rule changes)\n');
+    console.log(table(rule));
+  }
   console.log('\n### Backward input (flipped packing) on the A0 training shapes\n');
   console.log(table(bwd));
 }
