@@ -135,41 +135,6 @@ function plan(n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32, pw: 
 // ---------------------------------------------------------------------------------------------
 // Weights
 
-const GM = memory.data(6 * 3 * 8);   // G, alpha x 3, f64
-
-// @ts-ignore: decorator
-@inline function gAt(i: i32, j: i32): usize { return GM + ((<usize>(i * 3 + j)) << 3); }
-
-// @ts-ignore: decorator
-@inline function setGRow(i: i32, x: f64, nrm: f64): void {
-  store<f64>(gAt(i, 0), 1 / nrm);
-  store<f64>(gAt(i, 1), x / nrm);
-  store<f64>(gAt(i, 2), x * x / nrm);
-}
-
-/** Fills GM with the rows of G for F(m, 3): [1, x, x^2] divided by the Lagrange numerator of the
- *  point x evaluated at x (the B^T rows above are those numerators); infinity: [0, 0, 1]. */
-function fillG(m: i32): void {
-  const last = (m & 0xff) + 1;
-  if ((m & 0xff) == 2) {
-    setGRow(0, 0, 1);     // 1 - x^2
-    setGRow(1, 1, 2);     // x (x + 1)
-    setGRow(2, -1, 2);    // x (x - 1)
-  } else {
-    pointsOf(m);
-    const a = PA, b = PB;
-    const a2 = a * a, b2 = b * b;
-    setGRow(0, 0, a2 * b2);                // (x^2 - a^2)(x^2 - b^2)
-    setGRow(1, a, 2 * a2 * (a2 - b2));     // x (x + a)(x^2 - b^2)
-    setGRow(2, -a, 2 * a2 * (a2 - b2));    // x (x - a)(x^2 - b^2)
-    setGRow(3, b, 2 * b2 * (b2 - a2));     // x (x + b)(x^2 - a^2)
-    setGRow(4, -b, 2 * b2 * (b2 - a2));    // x (x - b)(x^2 - a^2)
-  }
-  store<f64>(gAt(last, 0), 0);
-  store<f64>(gAt(last, 1), 0);
-  store<f64>(gAt(last, 2), 1);
-}
-
 /** Bytes of the packed, transformed weights of a conv with k outputs and c inputs (the same for
  *  the flipped packing of that conv, whose outputs and inputs are swapped). */
 export function conv2d_winograd_weight_bytes(k: i32, c: i32, groups: i32, m: i32): i32 {
@@ -184,8 +149,29 @@ export function conv2d_winograd_weight_bytes(k: i32, c: i32, groups: i32, m: i32
 // @ts-ignore: decorator
 @inline function uPointBytes(ko: i32, ci: i32): i32 { return oddLines(((ko + 3) & ~3) * ci * 4); }
 
-const PK_G = memory.data(9 * 32);      // the 9 taps of 4 kernels, as two f64x2 (rows 0-1, 2-3) each
-const PK_T = memory.data(6 * 3 * 32);  // G g, alpha x 3, two f64x2 each
+const PK_G = memory.data(9 * 32);      // the 9 taps of 4 kernels: [tap][rows 0-1, rows 2-3] as f64x2
+const PK_T = memory.data(6 * 3 * 32);  // G g: [point][tap column][half]
+const PK_U = memory.data(36 * 32);     // G g G^T: [point r][point q][half]
+const ZERO_KERNEL = memory.data(9 * 4); // stands in for the kernels of rows past the last out channel
+
+/** G applied to the 3 taps (g0, g1, g2) of one axis, f64x2: the alpha results `stride` bytes apart.
+ *  Rows of G: [1, 0, 0] / N0, [1, +-a, a^2] / Na, [1, +-b, b^2] / Nb (F(4,3) only), [0, 0, 1]. */
+// @ts-ignore: decorator
+@inline function applyG(g0: v128, g1: v128, g2: v128, out: usize, stride: usize, six: bool,
+  inv0: v128, a: v128, a2: v128, invA: v128, b: v128, b2: v128, invB: v128): void {
+  v128.store(out, f64x2.mul(g0, inv0));
+  const ea = f64x2.add(g0, f64x2.mul(a2, g2)), oa = f64x2.mul(a, g1);
+  v128.store(out + stride, f64x2.mul(f64x2.add(ea, oa), invA));
+  v128.store(out + 2 * stride, f64x2.mul(f64x2.sub(ea, oa), invA));
+  if (six) {
+    const eb = f64x2.add(g0, f64x2.mul(b2, g2)), ob = f64x2.mul(b, g1);
+    v128.store(out + 3 * stride, f64x2.mul(f64x2.add(eb, ob), invB));
+    v128.store(out + 4 * stride, f64x2.mul(f64x2.sub(eb, ob), invB));
+    v128.store(out + 5 * stride, g2);
+  } else {
+    v128.store(out + 3 * stride, g2);
+  }
+}
 
 /** Packs U = G g G^T for every (out, in) channel pair of w [k, c/groups, 3, 3] as
  *  [group][xi][4-row panel of out channels][in channel][4], rows past the last out channel zero.
@@ -194,57 +180,64 @@ const PK_T = memory.data(6 * 3 * 32);  // G g, alpha x 3, two f64x2 each
  *  padding 2 - p, computes conv2d's backward input). The transform runs in float64 (f64x2 over
  *  two out channels) and is rounded to float32 once. */
 export function conv2d_winograd_pack_weight(w: usize, dst: usize, k: i32, c: i32, groups: i32, m: i32, flipped: i32): void {
-  const alpha = (m & 0xff) + 2;
+  const six = (m & 0xff) == 4;
+  const alpha = six ? 6 : 4;
   const T = alpha * alpha;
   const kg = k / groups;
   const cg = c / groups;
   const ko2 = flipped ? cg : kg;   // outputs and inputs per group of the packed conv
   const ci2 = flipped ? kg : cg;
   const mt = ceilDiv(ko2, 4);
-  fillG(m);
+  const xiStride = <usize>uPointBytes(ko2, ci2);
+  // G's constants: F(2,3) is 0, +-1, inf with numerators 1, 2, 2.
+  let pa: f64 = 1, pb: f64 = 1, n0: f64 = 1, na: f64 = 2, nb: f64 = 1;
+  if (six) {
+    pointsOf(m);
+    pa = PA; pb = PB;
+    const a2 = pa * pa, b2 = pb * pb;
+    n0 = a2 * b2; na = 2 * a2 * (a2 - b2); nb = 2 * b2 * (b2 - a2);
+  }
+  const inv0 = f64x2.splat(1 / n0), invA = f64x2.splat(1 / na), invB = f64x2.splat(1 / nb);
+  const A = f64x2.splat(pa), A2 = f64x2.splat(pa * pa), B = f64x2.splat(pb), B2 = f64x2.splat(pb * pb);
   for (let g = 0; g < groups; g++) {
     for (let mp = 0; mp < mt; mp++) {
       for (let i = 0; i < ci2; i++) {
         // The 3x3 kernels of (mp * 4 + r, i), r = 0..3: w[g*kg + o][i] or, flipped, w[g*kg + i][o]
-        // rotated by 180 degrees; zero past the last out channel.
+        // rotated by 180 degrees (tap t read at 8 - t).
+        const o = mp * 4;
+        const k0 = o < ko2 ? f32at(w, (flipped ? (g * kg + i) * cg + o : (g * kg + o) * cg + i) * 9) : ZERO_KERNEL;
+        const k1 = o + 1 < ko2 ? f32at(w, (flipped ? (g * kg + i) * cg + o + 1 : (g * kg + o + 1) * cg + i) * 9) : ZERO_KERNEL;
+        const k2 = o + 2 < ko2 ? f32at(w, (flipped ? (g * kg + i) * cg + o + 2 : (g * kg + o + 2) * cg + i) * 9) : ZERO_KERNEL;
+        const k3 = o + 3 < ko2 ? f32at(w, (flipped ? (g * kg + i) * cg + o + 3 : (g * kg + o + 3) * cg + i) * 9) : ZERO_KERNEL;
         for (let t = 0; t < 9; t++) {
-          let v = f32x4.splat(0);
-          for (let r = 0; r < 4; r++) {
-            const o = mp * 4 + r;
-            const val: f32 = o >= ko2 ? 0 : flipped
-              ? load<f32>(f32at(w, ((g * kg + i) * cg + o) * 9 + 8 - t))
-              : load<f32>(f32at(w, ((g * kg + o) * cg + i) * 9 + t));
-            if (r == 0) v = f32x4.replace_lane(v, 0, val);
-            else if (r == 1) v = f32x4.replace_lane(v, 1, val);
-            else if (r == 2) v = f32x4.replace_lane(v, 2, val);
-            else v = f32x4.replace_lane(v, 3, val);
-          }
+          const off = <usize>(flipped ? 8 - t : t) << 2;
+          let v = f32x4.splat(load<f32>(k0 + off));
+          v = f32x4.replace_lane(v, 1, load<f32>(k1 + off));
+          v = f32x4.replace_lane(v, 2, load<f32>(k2 + off));
+          v = f32x4.replace_lane(v, 3, load<f32>(k3 + off));
           const d = PK_G + (<usize>t << 5);
           v128.store(d, f64x2.promote_low_f32x4(v));
           v128.store(d, f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3)), 16);
         }
-        // PK_T = G g (alpha x 3).
-        for (let r = 0; r < alpha; r++) {
-          const c0 = f64x2.splat(load<f64>(gAt(r, 0))), c1 = f64x2.splat(load<f64>(gAt(r, 1))), c2 = f64x2.splat(load<f64>(gAt(r, 2)));
+        // G g along the kernel's rows (taps u * 3 + v), then along its columns.
+        for (let h: usize = 0; h < 32; h += 16) {
           for (let v = 0; v < 3; v++) {
-            const g0 = PK_G + (<usize>v << 5);
-            const d = PK_T + (<usize>(r * 3 + v) << 5);
-            v128.store(d, f64x2.add(f64x2.add(f64x2.mul(c0, v128.load(g0)), f64x2.mul(c1, v128.load(g0, 96))), f64x2.mul(c2, v128.load(g0, 192))));
-            v128.store(d, f64x2.add(f64x2.add(f64x2.mul(c0, v128.load(g0, 16)), f64x2.mul(c1, v128.load(g0, 112))), f64x2.mul(c2, v128.load(g0, 208))), 16);
+            const gv = PK_G + (<usize>v << 5) + h;
+            applyG(v128.load(gv), v128.load(gv, 96), v128.load(gv, 192), PK_T + (<usize>v << 5) + h, 96, six,
+              inv0, A, A2, invA, B, B2, invB);
+          }
+          for (let r = 0; r < alpha; r++) {
+            const tr = PK_T + <usize>r * 96 + h;
+            applyG(v128.load(tr), v128.load(tr, 32), v128.load(tr, 64), PK_U + (<usize>(r * alpha) << 5) + h, 32, six,
+              inv0, A, A2, invA, B, B2, invB);
           }
         }
-        // U = (G g) G^T, rounded once to f32; the 4 rows of point xi are contiguous.
-        const xiStride = <usize>uPointBytes(ko2, ci2);
+        // Rounded once to f32; the 4 rows of point xi are contiguous.
         const out = dst + <usize>(g * T) * xiStride + (<usize>(mp * ci2 + i) << 4);
-        for (let q = 0; q < alpha; q++) {
-          const c0 = f64x2.splat(load<f64>(gAt(q, 0))), c1 = f64x2.splat(load<f64>(gAt(q, 1))), c2 = f64x2.splat(load<f64>(gAt(q, 2)));
-          for (let r = 0; r < alpha; r++) {
-            const t0 = PK_T + (<usize>(r * 3) << 5);
-            const lo = f64x2.add(f64x2.add(f64x2.mul(c0, v128.load(t0)), f64x2.mul(c1, v128.load(t0, 32))), f64x2.mul(c2, v128.load(t0, 64)));
-            const hi = f64x2.add(f64x2.add(f64x2.mul(c0, v128.load(t0, 16)), f64x2.mul(c1, v128.load(t0, 48))), f64x2.mul(c2, v128.load(t0, 80)));
-            const u4 = v128.shuffle<f32>(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
-            v128.store(out + <usize>(r * alpha + q) * xiStride, u4);
-          }
+        for (let xi = 0; xi < T; xi++) {
+          const u = PK_U + (<usize>xi << 5);
+          const u4 = v128.shuffle<f32>(f32x4.demote_f64x2_zero(v128.load(u)), f32x4.demote_f64x2_zero(v128.load(u, 16)), 0, 1, 4, 5);
+          v128.store(out + <usize>xi * xiStride, u4);
         }
       }
     }
