@@ -15,10 +15,16 @@
 // (a mean over enough calls to last ~25 ms); the table gives the median over rounds and the
 // p10-p90 spread, and the speed-up is the median of the per-round ratios.
 //
-// Usage: node dist/bench/winograd.js [--quick] [--rounds N]   (run under flock /tmp/bench.lock)
-import { createBackend } from '../src/index.js';
+// --accuracy instead measures errors (no timing): each algorithm and F(4,3) point set against a
+// float64 direct convolution written here, on RepVGG-like layers (inputs N(0, 1), He-scaled
+// weights), then the logits of a fused RepVGG-A0 (random weights, non-trivial BN statistics folded
+// in) with its 3x3 stride-1 convs on Winograd against the same model on the direct conv.
+//
+// Usage: node dist/bench/winograd.js [--quick] [--rounds N] [--accuracy]   (under flock /tmp/bench.lock)
+import { createBackend, createRepVGG, repvggModelConvert } from '../src/index.js';
+import type { Conv2dShape } from '../src/backend.js';
 import type { WasmBackend, WasmBuf } from '../src/backends/wasm/index.js';
-import { fillRandom } from './setup.js';
+import { fillRandom, randomizeBatchNorms, randomTensor } from './setup.js';
 import { formatTable, machineLine, median, quantile } from './stats.js';
 
 interface Layer { name: string; n: number; c: number; h: number; k: number; groups: number }
@@ -161,9 +167,163 @@ function log(r: Row): void {
     (r.algo === 'direct' ? '' : `  x${r.speedup.toFixed(2)}  pack ${r.packMs!.toFixed(2)} ms  err ${r.err.toExponential(1)}`));
 }
 
+
+// ---- accuracy ----
+
+/** F(4,3) point sets by the m argument's set number (assembly/conv2d_winograd.ts, pointA/pointB). */
+const POINT_SETS: [number, string][] = [
+  [5, '0, +-5/8, +-3/2 (default)'], [1, '0, +-1, +-2 (Lavin & Gray)'], [2, '0, +-1, +-1/2'],
+  [3, '0, +-1/2, +-2'], [4, '0, +-2/3, +-3/2'],
+];
+
+/** Standard normal values (Box-Muller on a 32-bit LCG), rounded to float32. */
+function normals(length: number, std: number, seed: number): Float32Array {
+  const a = new Float32Array(length);
+  let s = seed >>> 0;
+  const u = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return (s + 0.5) / 2 ** 32; };
+  for (let i = 0; i < length; i += 2) {
+    const r = Math.sqrt(-2 * Math.log(u())), t = 2 * Math.PI * u();
+    a[i] = std * r * Math.cos(t);
+    if (i + 1 < length) a[i + 1] = std * r * Math.sin(t);
+  }
+  return a;
+}
+
+/** The float64 direct 3x3 convolution, stride 1, padding p (groups 1). */
+function conv3x3F64(x: Float32Array, w: Float32Array, n: number, c: number, h: number, k: number, p: number): Float64Array {
+  const oh = h + 2 * p - 2;
+  const y = new Float64Array(n * k * oh * oh);
+  for (let im = 0; im < n; im++) {
+    for (let ko = 0; ko < k; ko++) {
+      const yo = (im * k + ko) * oh * oh;
+      for (let ci = 0; ci < c; ci++) {
+        const xo = (im * c + ci) * h * h;
+        for (let r = 0; r < 3; r++) {
+          for (let q = 0; q < 3; q++) {
+            const wv = w[((ko * c + ci) * 3 + r) * 3 + q];
+            for (let oy = 0; oy < oh; oy++) {
+              const iy = oy - p + r;
+              if (iy < 0 || iy >= h) continue;
+              for (let ox = 0; ox < oh; ox++) {
+                const ix = ox - p + q;
+                if (ix >= 0 && ix < h) y[yo + oy * oh + ox] += x[xo + iy * h + ix] * wv;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return y;
+}
+
+function relErrF64(a: ArrayLike<number>, ref: ArrayLike<number>): number {
+  let num = 0, den = 0;
+  for (let i = 0; i < ref.length; i++) { num += (a[i] - ref[i]) ** 2; den += ref[i] ** 2; }
+  return Math.sqrt(num) / Math.max(Math.sqrt(den), 1e-12);
+}
+
+/** Per-layer errors against float64: direct float32, F(2,3), F(4,3) on each point set. */
+function layerAccuracy(b: WasmBackend, quick: boolean): string {
+  const K = b.kernels;
+  // n, c -> k, map (padding 1)
+  const layers: [number, number, number, number][] = quick
+    ? [[1, 48, 48, 28], [2, 192, 192, 7]]
+    : [[1, 3, 16, 56], [1, 16, 16, 56], [1, 48, 48, 56], [1, 64, 64, 56], [1, 96, 96, 28], [2, 192, 192, 14],
+      [4, 256, 256, 7], [8, 256, 256, 3], [16, 192, 192, 2], [16, 128, 128, 1]];
+  const header = ['layer', 'direct float32', 'F(2,3)', ...POINT_SETS.map(([, name]) => `F(4,3) ${name}`)];
+  const rows: string[][] = [];
+  const maxima = new Array(header.length - 1).fill(0);
+  layers.forEach(([n, c, k, h], li) => {
+    const bufs = new Buffers(b);
+    try {
+      const x = normals(n * c * h * h, 1, 11 + li), w = normals(k * c * 9, Math.sqrt(2 / (9 * c)), 101 + li);
+      const ref = conv3x3F64(x, w, n, c, h, k, 1);
+      const X = bufs.floats(x.length), W = bufs.floats(w.length), Y = bufs.floats(ref.length);
+      b.view(X).set(x);
+      b.view(W).set(w);
+      const errs: number[] = [];
+      const s: Conv2dShape = { n, c, h, w: h, k, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, groups: 1, oh: h, ow: h };
+      b.conv2dForward(s, X, W, null, Y);
+      errs.push(relErrF64(b.view(Y), ref));
+      for (const m of [2, ...POINT_SETS.map(([set]) => 4 | (set << 8))]) {
+        const u = bufs.bytes(K.conv2d_winograd_weight_bytes(k, c, 1, m));
+        K.conv2d_winograd_pack_weight(W.ptr, u.ptr, k, c, 1, m, 0);
+        const ws = bufs.bytes(K.conv2d_winograd_workspace(n, c, h, h, k, 1, 1, 1, h, h, m));
+        K.conv2d_winograd(X.ptr, u.ptr, 0, Y.ptr, n, c, h, h, k, 1, 1, 1, h, h, m, 0, ws.ptr);
+        errs.push(relErrF64(b.view(Y), ref));
+      }
+      errs.forEach((e, i) => { maxima[i] = Math.max(maxima[i], e); });
+      rows.push([`${c}->${k} ${h}x${h}, batch ${n}`, ...errs.map((e) => e.toExponential(1))]);
+      console.log(`  ${rows[rows.length - 1].join('  ')}`);
+    } finally {
+      bufs.free();
+    }
+  });
+  rows.push(['**largest**', ...maxima.map((e) => `**${e.toExponential(1)}**`)]);
+  return formatTable(header, rows);
+}
+
+/** Logits of a fused RepVGG with its 3x3 stride-1 convs on Winograd, against the direct conv. */
+function networkAccuracy(b: WasmBackend, arch: string, size: number, n: number): string[][] {
+  const K = b.kernels;
+  const multi = createRepVGG(b, arch, { numClasses: 1000, seed: 1 });
+  randomizeBatchNorms(multi, 5);
+  multi.eval();
+  const fused = repvggModelConvert(multi).eval();
+  const x = randomTensor(b, [n, 3, size, size], 7);
+  const direct = b.conv2dForward.bind(b);
+  let m = 0;
+  // Route the 3x3 stride-1 convs through conv2d_winograd (weights packed on every call).
+  b.conv2dForward = (s, X, W, B, Y) => {
+    if (m === 0 || s.kh !== 3 || s.kw !== 3 || s.sh !== 1 || s.sw !== 1) return direct(s, X, W, B, Y);
+    const bufs = new Buffers(b);
+    try {
+      const u = bufs.bytes(K.conv2d_winograd_weight_bytes(s.k, s.c, s.groups, m));
+      K.conv2d_winograd_pack_weight((W as WasmBuf).ptr, u.ptr, s.k, s.c, s.groups, m, 0);
+      const ws = bufs.bytes(K.conv2d_winograd_workspace(s.n, s.c, s.h, s.w, s.k, s.groups, s.ph, s.pw, s.oh, s.ow, m));
+      K.conv2d_winograd((X as WasmBuf).ptr, u.ptr, B ? (B as WasmBuf).ptr : 0, (Y as WasmBuf).ptr, s.n, s.c, s.h, s.w, s.k,
+        s.groups, s.ph, s.pw, s.oh, s.ow, m, 0, ws.ptr);
+    } finally {
+      bufs.free();
+    }
+  };
+  const logits = (model: typeof fused): Float32Array => { const y = model.forward(x); const a = y.toFloat32Array(); y.dispose(); return a; };
+  try {
+    const ref = logits(fused);
+    const refMulti = logits(multi);
+    const rows: string[][] = [[`${arch} ${size}x${size}, batch ${n}`, 'direct (fused vs multi-branch)', relErrF64(ref, refMulti).toExponential(1)]];
+    for (const mm of [2, 4, 4 | (1 << 8)]) {
+      m = mm;
+      rows.push(['', mm === 2 ? 'F(2,3)' : mm === 4 ? 'F(4,3), default points' : 'F(4,3), Lavin & Gray points', relErrF64(logits(fused), ref).toExponential(1)]);
+      m = 0;
+    }
+    for (const r of rows) console.log(`  ${r.join('  ')}`);
+    return rows;
+  } finally {
+    b.conv2dForward = direct;
+    x.dispose();
+    multi.dispose();
+    fused.dispose();
+  }
+}
+
+async function accuracy(quick: boolean): Promise<void> {
+  const b = (await createBackend('wasm-simd')) as WasmBackend;
+  console.log('Per-layer error against a float64 direct convolution (||ours - ref|| / ||ref||), padding 1:');
+  const layers = layerAccuracy(b, quick);
+  console.log('\nLogits of a fused RepVGG, stride-1 3x3 convs on Winograd, against the same model on the direct conv:');
+  const net = quick ? networkAccuracy(b, 'A0', 32, 2) : [...networkAccuracy(b, 'A0', 224, 1), ...networkAccuracy(b, 'A0', 32, 8)];
+  console.log('\n### Per-layer error against float64\n');
+  console.log(layers);
+  console.log('\n### Network logits\n');
+  console.log(formatTable(['model', 'convs', 'relative error of the logits vs direct'], net));
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
+  if (args.includes('--accuracy')) return accuracy(quick);
   const ri = args.indexOf('--rounds');
   const rounds = ri >= 0 ? Number(args[ri + 1]) : quick ? 3 : 9;
   const b = (await createBackend('wasm-simd')) as WasmBackend;
