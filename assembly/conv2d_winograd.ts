@@ -117,10 +117,10 @@ function plan(n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32, pw: 
   pl_tpi = pl_th * pl_tw;
   pl_hp = max(pl_th * mm + 2, h + ph);
   pl_wp = max(pl_tw * mm + 2, w + pw);
-  // Each column block streams all of U once: when U is large (wide layers, where it outgrows the
-  // caches), blocks grow with it so that U's traffic stays within about twice V's and M's.
+  // Each column block streams its group's U once: when U is large (wide layers, where it outgrows
+  // the caches), blocks grow with it so that U's traffic stays within about twice V's and M's.
   const perCol = pl_T * (pl_cg + pl_kgp) * 4;
-  const uBytes = groups * pl_T * uPointBytes(pl_kg, pl_cg);
+  const uBytes = pl_T * uPointBytes(pl_kg, pl_cg);
   const ncbMax = max(8, (max(BLOCK_BYTES, uBytes / 2) / perCol) & ~7);
   pl_nb = min(n, max(1, ncbMax / pl_tpi));
   pl_ncb = min(ncbMax, (pl_nb * pl_tpi + 7) & ~7);
@@ -330,7 +330,7 @@ export function conv2d_winograd_pack_weight(w: usize, dst: usize, k: i32, c: i32
 // ---------------------------------------------------------------------------------------------
 // Transforms, f32x4 over 4 tiles.
 
-/** Writes the 4 lane values of the rows a, b, c, e transposed: returns column 0..3 through out. */
+/** Column j (tr0..tr3) of the 4x4 matrix with rows a, b, c, e: [a[j], b[j], c[j], e[j]]. */
 // @ts-ignore: decorator
 @inline function tr0(a: v128, b: v128, c: v128, e: v128): v128 {
   return v128.shuffle<f32>(v128.shuffle<f32>(a, b, 0, 4, 1, 5), v128.shuffle<f32>(c, e, 0, 4, 1, 5), 0, 1, 4, 5);
