@@ -122,7 +122,7 @@ function plan(n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32, pw: 
   const perCol = pl_T * (pl_cg + pl_kgp) * 4;
   const uBytes = pl_T * uPointBytes(pl_kg, pl_cg);
   const ncbMax = max(8, (max(BLOCK_BYTES, uBytes / 2) / perCol) & ~7);
-  pl_nb = min(n, max(1, ncbMax / pl_tpi));
+  pl_nb = min(n, max(1, ncbMax / max(1, pl_tpi)));
   pl_ncb = min(ncbMax, (pl_nb * pl_tpi + 7) & ~7);
   pl_kc = ceilDiv(pl_cg, ceilDiv(pl_cg, KC_MAX));
   pl_xiV = oddLines((pl_ncb >> 3) * pl_cg * 32);
@@ -668,6 +668,7 @@ function fillLanes(lanes: usize, q0: i32, cols: i32, mm: i32, tw: i32, tpi: i32,
 export function conv2d_winograd(x: usize, packedU: usize, bias: usize, y: usize, n: i32, c: i32, h: i32, w: i32,
   k: i32, groups: i32, ph: i32, pw: i32, oh: i32, ow: i32, m: i32, relu: i32, ws: usize): void {
   plan(n, c, h, w, k, groups, ph, pw, oh, ow, m);
+  if (oh <= 0 || ow <= 0) return;
   const mm = pl_m, T = pl_T, cg = pl_cg, kg = pl_kg, kgp = pl_kgp;
   const hp = pl_hp, wp = pl_wp, tw = pl_tw, tpi = pl_tpi, nb = pl_nb, ncb = pl_ncb, kcStep = pl_kc;
   const xpad = ws + <usize>pl_xpad;
