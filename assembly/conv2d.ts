@@ -6,6 +6,8 @@
 //   conv2d_backward_input   stride 1: the forward of dY with the flipped, transposed kernel;
 //                           otherwise dcol[kk, p] = W^T[kk, k] * dY[k, p], scattered back (col2im)
 //   conv2d_backward_weight  dW[k, kk] = sum over images and p of dY[k, p] * col(X)[kk, p]
+// conv2d and conv2d_backward_input also run Winograd for 3x3 stride 1 (conv2d_winograd.ts) when
+// their `algo` asks for it; the weight gradient is always direct.
 //
 // Small maps (the late stages: 7x7, 4x4, 2x2) would give GEMMs a few columns wide, so images are
 // taken in blocks: the columns of one GEMM run over the positions of several images.
@@ -24,6 +26,17 @@ import {
   paddedBlockBytes, planCol2im, planDirect, planWeightGrad, wgAPack, wgBPack, wgBytes, wgTable, wgTile,
 } from './conv2d_plan';
 import { ceilDiv, f32at, hsum32 } from './util';
+import {
+  conv2d_winograd, conv2d_winograd_pack_weight, conv2d_winograd_weight_bytes, conv2d_winograd_workspace,
+} from './conv2d_winograd';
+
+/** The algorithm codes every conv2d export takes: 0 the direct GEMM; 2 and 4 Winograd F(2x2, 3x3)
+ *  and F(4x4, 3x3) (bits 8+ pick another F(4,3) point set, for the accuracy study). Winograd only
+ *  applies to 3x3 stride-1 convs with padding <= 2: anything else runs direct whatever is asked. */
+// @ts-ignore: decorator
+@inline function algoFor(algo: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32): i32 {
+  return kh == 3 && kw == 3 && sh == 1 && sw == 1 && ph <= 2 && pw <= 2 ? algo : 0;
+}
 
 /** The direct GEMM over pre-packed weights (layout: planDirect, which the caller has run).
  *  y must hold the bias (or zeros): tiles accumulate. */
@@ -133,15 +146,26 @@ function fillBias(y: usize, bias: usize, n: i32, k: i32, np: i32): void {
 // ---- conv2d ----
 // Workspace: [weights packed in 4-row panels][planDirect]
 
+// Workspace: [weights packed for the algorithm][the algorithm's own workspace]. Weights are packed
+// on every call here; a planned model packs them once (conv2d_packed).
+
 export function conv2d_workspace(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
-  ph: i32, pw: i32, groups: i32, oh: i32, ow: i32): i32 {
-  planDirect(n, c, h, w, k, kh, kw, ph, pw, groups, oh * ow);
-  return packedRowsBytes(groups, k / groups, (c / groups) * kh * kw) + directBytes;
+  ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32): i32 {
+  return conv2d_packed_bytes(k, c, groups, kh, kw, algoFor(algo, kh, kw, sh, sw, ph, pw)) +
+    conv2d_packed_workspace(n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, algo);
 }
 
-/** y = conv2d(x, w) + bias (bias = 0 pointer: none). */
+/** y = conv2d(x, w) + bias (bias = 0 pointer: none), by `algo`. */
 export function conv2d(x: usize, wt: usize, bias: usize, y: usize, n: i32, c: i32, h: i32, w: i32, k: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, ws: usize): void {
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, ws: usize): void {
+  const a = algoFor(algo, kh, kw, sh, sw, ph, pw);
+  if (a != 0) {
+    const packed = ws;
+    conv2d_pack_weight(wt, packed, k, c, groups, kh, kw, a);
+    conv2d_packed(x, packed, bias, y, n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, a, 0,
+      ws + <usize>conv2d_packed_bytes(k, c, groups, kh, kw, a));
+    return;
+  }
   const kd = (c / groups) * kh * kw;
   const packedA = ws;
   const scratch = ws + <usize>packedRowsBytes(groups, k / groups, kd);
@@ -152,22 +176,24 @@ export function conv2d(x: usize, wt: usize, bias: usize, y: usize, n: i32, c: i3
 }
 
 // ---- conv2d_packed: weights packed once (a planned model), bias and ReLU fused ----
-// `algo` 0 is the direct GEMM; the Winograd algorithms plug in beside it.
-
-export const ALGO_DIRECT: i32 = 0;
+// `algo` as in algoFor: 0 direct, 2 / 4 Winograd (3x3 stride 1).
 
 /** Bytes of conv2d's weights packed for `algo`. */
 export function conv2d_packed_bytes(k: i32, c: i32, groups: i32, kh: i32, kw: i32, algo: i32): i32 {
+  if (algo != 0 && kh == 3 && kw == 3) return conv2d_winograd_weight_bytes(k, c, groups, algo);
   return packedRowsBytes(groups, k / groups, (c / groups) * kh * kw);
 }
 
 /** Packs weights [k, c / groups, kh, kw] for conv2d_packed with `algo`, once per model. */
 export function conv2d_pack_weight(w: usize, dst: usize, k: i32, c: i32, groups: i32, kh: i32, kw: i32, algo: i32): void {
-  packWeightRows(w, dst, groups, k / groups, (c / groups) * kh * kw);
+  if (algo != 0 && kh == 3 && kw == 3) conv2d_winograd_pack_weight(w, dst, k, c, groups, algo, 0);
+  else packWeightRows(w, dst, groups, k / groups, (c / groups) * kh * kw);
 }
 
 export function conv2d_packed_workspace(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
   ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32): i32 {
+  const a = algoFor(algo, kh, kw, sh, sw, ph, pw);
+  if (a != 0) return conv2d_winograd_workspace(n, c, h, w, k, groups, ph, pw, oh, ow, a);
   planDirect(n, c, h, w, k, kh, kw, ph, pw, groups, oh * ow);
   return directBytes;
 }
@@ -175,6 +201,11 @@ export function conv2d_packed_workspace(n: i32, c: i32, h: i32, w: i32, k: i32, 
 /** y = conv2d(x, w) + bias, then max(0, y) when relu != 0, over weights packed by conv2d_pack_weight. */
 export function conv2d_packed(x: usize, packed: usize, bias: usize, y: usize, n: i32, c: i32, h: i32, w: i32, k: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, relu: i32, ws: usize): void {
+  const a = algoFor(algo, kh, kw, sh, sw, ph, pw);
+  if (a != 0) {
+    conv2d_winograd(x, packed, bias, y, n, c, h, w, k, groups, ph, pw, oh, ow, a, relu, ws);
+    return;
+  }
   fillBias(y, bias, n, k, oh * ow);
   planDirect(n, c, h, w, k, kh, kw, ph, pw, groups, oh * ow);
   convDirect(x, packed, y, n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, ws, relu != 0);
@@ -190,7 +221,13 @@ export function conv2d_packed(x: usize, packed: usize, bias: usize, y: usize, n:
 }
 
 export function conv2d_backward_input_workspace(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
-  ph: i32, pw: i32, groups: i32, oh: i32, ow: i32): i32 {
+  ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32): i32 {
+  const a = algoFor(algo, kh, kw, sh, sw, ph, pw);
+  if (a != 0) {
+    // The transposed convolution: k channels in, c out, padding 2 - p, on the flipped kernel.
+    return conv2d_winograd_weight_bytes(k, c, groups, a) +
+      conv2d_winograd_workspace(n, k, oh, ow, c, groups, 2 - ph, 2 - pw, h, w, a);
+  }
   if (inputGradIsConv(kh, kw, sh, sw, ph, pw)) {
     planDirect(n, k, oh, ow, c, kh, kw, kh - 1 - ph, kw - 1 - pw, groups, h * w);
     return packedRowsBytes(groups, c / groups, (k / groups) * kh * kw) + directBytes;
@@ -201,9 +238,16 @@ export function conv2d_backward_input_workspace(n: i32, c: i32, h: i32, w: i32, 
 
 /** dx = gradient of conv2d with respect to its input. */
 export function conv2d_backward_input(dy: usize, wt: usize, dx: usize, n: i32, c: i32, h: i32, w: i32, k: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, ws: usize): void {
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, ws: usize): void {
   const cg = c / groups;
   const kg = k / groups;
+  const a = algoFor(algo, kh, kw, sh, sw, ph, pw);
+  if (a != 0) {
+    conv2d_winograd_pack_weight(wt, ws, k, c, groups, a, 1);
+    conv2d_winograd(dy, ws, 0, dx, n, k, oh, ow, c, groups, 2 - ph, 2 - pw, h, w, a, 0,
+      ws + <usize>conv2d_winograd_weight_bytes(k, c, groups, a));
+    return;
+  }
   if (inputGradIsConv(kh, kw, sh, sw, ph, pw)) {
     // Stride 1: dx is a plain convolution of dy with the rotated kernel, padded by k - 1 - p.
     const packedA = ws;

@@ -79,10 +79,12 @@ export interface Backend {
   memoryBytes(): number;
 
   // ---- conv2d ----
-  /** y[n,k,oh,ow] = sum w * x (+ bias[k]). bias may be null. */
-  conv2d(s: Conv2dShape, x: Buf, w: Buf, bias: Buf | null, y: Buf): void;
+  /** y[n,k,oh,ow] = sum w * x (+ bias[k]). bias may be null. `algorithm` (default 'direct') applies
+   *  to 3x3 stride-1 convs; others run direct whatever is asked. The reference backend always
+   *  computes the exact sums. */
+  conv2d(s: Conv2dShape, x: Buf, w: Buf, bias: Buf | null, y: Buf, algorithm?: ConvAlgorithm): void;
   /** dx = conv2d's gradient with respect to its input (overwrites dx). */
-  conv2dBackwardInput(s: Conv2dShape, dy: Buf, w: Buf, dx: Buf): void;
+  conv2dBackwardInput(s: Conv2dShape, dy: Buf, w: Buf, dx: Buf, algorithm?: ConvAlgorithm): void;
   /** dw (and dbias when not null) = gradients over the whole batch (overwrites both). */
   conv2dBackwardWeight(s: Conv2dShape, x: Buf, dy: Buf, dw: Buf, dbias: Buf | null): void;
 

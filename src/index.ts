@@ -21,7 +21,7 @@ export { Sequential } from './nn/sequential.js';
 export { Mulberry32, mulberry32 } from './random.js';
 export type { Rng, SeededRng } from './random.js';
 export { RepVGGBlock } from './models/block.js';
-export { InferencePlan, chooseConvAlgorithm } from './models/plan.js';
+export { InferencePlan } from './models/plan.js';
 export type { PlanOptions, PlannedLayer } from './models/plan.js';
 export type { BlockConfig } from './models/block.js';
 export {

@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { outSize, type Buf, type Conv2dShape } from '../src/backend.js';
-import { conv2d, conv2dBackward } from '../src/ops/index.js';
+import { conv2d, conv2dBackward, conv2dSupports } from '../src/ops/index.js';
 import { Tensor } from '../src/tensor.js';
 import { download, testBackends, upload } from './helpers/backends.js';
 import { assertClose } from './helpers/compare.js';
@@ -43,6 +43,19 @@ await fixtureTests('conv2d', (r, c) => {
   const dx = r.outLike('dx');
   r.b.conv2dBackwardInput(s, dy, w, dx);
   r.check(dx, 'dx', TOL_BACKWARD);
+
+  // Winograd on the cases it applies to (3x3, stride 1), forward and input gradient, with the
+  // same tolerances (its own error is measured in conv2d_winograd.test.ts).
+  if (conv2dSupports(s, 'winograd4')) {
+    for (const algorithm of ['winograd2', 'winograd4'] as const) {
+      const yw = r.outLike('y');
+      r.b.conv2d(s, x, w, bias, yw, algorithm);
+      r.check(yw, 'y', TOL_FORWARD, `y by ${algorithm}`);
+      const dxw = r.outLike('dx');
+      r.b.conv2dBackwardInput(s, dy, w, dxw, algorithm);
+      r.check(dxw, 'dx', TOL_BACKWARD, `dx by ${algorithm}`);
+    }
+  }
 
   const dw = r.outLike('dw');
   const db = p.bias ? r.outLike('db') : null;
@@ -179,7 +192,7 @@ test('conv2d: stride, padding and groups must be integers in range; unknown opti
   throwsWith(() => conv2d(x, w, null, { padding: [1, 0.5] }), [/padding .* got \[1, 0\.5\]/], RangeError);
   throwsWith(() => conv2d(x, w, null, { groups: 0 }), [/conv2d: groups must be a positive integer, got 0/], RangeError);
   throwsWith(() => conv2d(x, w, null, { groups: 1.5 }), [/groups must be a positive integer, got 1\.5/], RangeError);
-  throwsWith(() => conv2d(x, w, null, { pad: 1 } as never), [/conv2d: unknown key "pad" in opts \(known: stride, padding, groups\)/], TypeError);
+  throwsWith(() => conv2d(x, w, null, { pad: 1 } as never), [/conv2d: unknown key "pad" in opts \(known: stride, padding, groups, algorithm\)/], TypeError);
 });
 
 test('conv2dBackward: dy must have the forward output shape; needs are checked', () => {

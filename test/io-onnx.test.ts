@@ -1,7 +1,7 @@
 // ONNX export (src/io/onnx.ts). No ONNX runtime is needed here: the bytes are decoded by the small
 // protobuf reader below (field numbers from onnx/onnx.proto), the structure is checked field by
 // field, and the decoded graph is run by a tiny interpreter built on this library's ops, whose
-// logits must match the model's own eval forward (GUIDE.md tolerance for a whole network, 1e-4).
+// logits must match the model's own eval forward (TOL_NETWORK, 1e-4: a whole network's tolerance).
 // `npm run bench:peers` loads the same export in onnxruntime (node and web) as well.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

@@ -10,7 +10,7 @@
 //   then global average pooling and the classifier.
 import { outSize, type Backend, type ConvAlgorithm, type Conv2dShape } from '../backend.js';
 import {
-  channelScale, conv2d, conv2dPackWeight, conv2dSupports, globalAvgPool, linear, relu, reshape, sigmoid,
+  channelScale, conv2d, conv2dAlgorithm, conv2dPackWeight, conv2dSupports, globalAvgPool, linear, relu, reshape, sigmoid,
   type PackedConv2dWeight,
 } from '../ops/index.js';
 import { Tensor, formatShape } from '../tensor.js';
@@ -23,7 +23,7 @@ export interface PlanOptions {
   /** [h, w] of the input images */
   inputSize: [number, number];
   /** the convolution algorithm of every 3x3 stride-1 layer: 'auto' (default) follows the rule
-   *  measured on this project's machine (chooseConvAlgorithm); any other value forces it where
+   *  measured on this project's machine (conv2dAlgorithm); any other value forces it where
    *  it applies (Winograd only applies to 3x3 stride 1; the other layers stay direct). */
   convAlgorithm?: 'auto' | ConvAlgorithm;
 }
@@ -36,15 +36,6 @@ export interface PlannedLayer {
   algorithm: ConvAlgorithm;
   groups: number;
   stride: number;
-}
-
-/**
- * The algorithm the rule measured on this project's machine picks for a conv shape (per image;
- * see bench/winograd.md for the times it came from): direct for anything but 3x3 stride 1.
- */
-export function chooseConvAlgorithm(s: Conv2dShape): ConvAlgorithm {
-  if (!conv2dSupports(s, 'winograd4')) return 'direct';
-  return 'direct';
 }
 
 interface Layer {
@@ -100,7 +91,7 @@ export class InferencePlan {
         const ow = outSize(w, 3, stride, 1);
         if (oh < 1 || ow < 1) throw new Error(`InferencePlan: input ${h0}x${w0} is too small: block ${i} would output ${oh}x${ow}`);
         const s: Conv2dShape = { n: batch, c, h, w, k, kh: 3, kw: 3, sh: stride, sw: stride, ph: 1, pw: 1, groups, oh, ow };
-        const algorithm = choice === 'auto' ? chooseConvAlgorithm(s) : (conv2dSupports(s, choice) ? choice : 'direct');
+        const algorithm = choice === 'auto' ? conv2dAlgorithm(s) : (conv2dSupports(s, choice) ? choice : 'direct');
         const { kernel, bias } = block.getEquivalentKernelBias();
         const wt = Tensor.from(b, kernel, [k, c / groups, 3, 3]);
         let weight: PackedConv2dWeight;

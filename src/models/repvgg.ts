@@ -1,8 +1,8 @@
 // The RepVGG network and its official variants (GUIDE.md section 1): stage0 (one block, stride 2,
 // from 3 channels), stages 1-4 (first block stride 2), global average pool, linear classifier.
 // Names as the official code: stage0, stage1.0, ..., gap, linear.
-import type { Backend } from '../backend.js';
-import { GlobalAvgPoolFlatten, Linear } from '../nn/layers.js';
+import type { Backend, ConvAlgorithm } from '../backend.js';
+import { Conv2d, GlobalAvgPoolFlatten, Linear } from '../nn/layers.js';
 import { Sequential } from '../nn/sequential.js';
 import { mulberry32 } from '../random.js';
 import type { Tensor } from '../tensor.js';
@@ -22,6 +22,9 @@ export interface RepVGGConfig {
   deploy?: boolean;
   /** seed of the weight initialisation */
   seed?: number;
+  /** how every convolution is computed: 'auto' (default: Winograd where the rule measured on this
+   *  project's machine says it pays, else direct) or forced ('direct' is the plain GEMM path) */
+  convAlgorithm?: 'auto' | ConvAlgorithm;
   /** false: skip the random initialisation (weights start at zero, BN at its defaults), for a
    *  model whose weights are loaded or copied next; default true. Not kept in `config`. */
   init?: boolean;
@@ -136,7 +139,7 @@ export class RepVGG extends Sequential {
     this.config = {
       numBlocks: cfg.numBlocks, widthMultiplier: cfg.widthMultiplier, overrideGroupsMap: cfg.overrideGroupsMap ?? {},
       useSE: cfg.useSE ?? false, numClasses: cfg.numClasses ?? 1000, inChannels: cfg.inChannels ?? 3,
-      deploy: cfg.deploy ?? false, seed: cfg.seed ?? 0,
+      deploy: cfg.deploy ?? false, seed: cfg.seed ?? 0, convAlgorithm: cfg.convAlgorithm ?? 'auto',
     };
     const rng = cfg.init === false ? null : mulberry32(this.config.seed);
     // Blocks are made in plan order (the order the weights are drawn in), then grouped by stage.
@@ -154,6 +157,17 @@ export class RepVGG extends Sequential {
     this.linear = new Linear(backend, plan[plan.length - 1].outChannels, this.config.numClasses, rng);
     this.append(this.linear, 'linear');
     this.inputGrad = false;
+    this.convAlgorithm = this.config.convAlgorithm;
+  }
+
+  /** The algorithm of every Conv2d in the network (see RepVGGConfig.convAlgorithm). */
+  get convAlgorithm(): 'auto' | ConvAlgorithm { return this.config.convAlgorithm; }
+  set convAlgorithm(a: 'auto' | ConvAlgorithm) {
+    if (!['auto', 'direct', 'winograd2', 'winograd4'].includes(a)) {
+      throw new TypeError(`RepVGG: convAlgorithm must be 'auto', 'direct', 'winograd2' or 'winograd4', got ${JSON.stringify(a)}`);
+    }
+    (this.config as { convAlgorithm: 'auto' | ConvAlgorithm }).convAlgorithm = a;
+    for (const [, m] of this.namedModules()) if (m instanceof Conv2d) m.algorithm = a;
   }
 
   /** x [n, inChannels, h, w] (h, w >= 32 keeps every stage non-empty) -> logits [n, classes]. */
@@ -178,6 +192,7 @@ export class RepVGG extends Sequential {
   /** Converts every block to its deploy form, in place (the official switch_to_deploy on each). */
   switchToDeploy(): this {
     for (const b of this.blocks) b.switchToDeploy();
+    this.convAlgorithm = this.config.convAlgorithm;
     return this;
   }
 }

@@ -1,7 +1,7 @@
 // The layers RepVGG is made of, each with its backward beside its forward: Conv2d, BatchNorm2d,
 // ReLU, Linear and GlobalAvgPoolFlatten. What a forward keeps for the backward goes through
 // Module.save / withSaved.
-import type { Backend } from '../backend.js';
+import type { Backend, ConvAlgorithm } from '../backend.js';
 import {
   batchNormBackward, batchNormEval, batchNormTrain, conv2d, conv2dBackward, globalAvgPool, globalAvgPoolBackward,
   linear, linearBackward, relu, reluBackward, reshape,
@@ -14,15 +14,20 @@ import { Module, type Parameter } from './module.js';
 export interface Conv2dConfig {
   inChannels: number; outChannels: number; kernelSize: number;
   stride?: number; padding?: number; groups?: number; bias?: boolean;
+  /** how the conv and its input gradient are computed: 'auto' (default, the measured rule) or forced */
+  algorithm?: 'auto' | ConvAlgorithm;
 }
 
 export class Conv2d extends Module {
   readonly weight: Parameter;
   readonly bias: Parameter | null;
   readonly stride: number; readonly padding: number; readonly groups: number;
+  /** 'auto' (the rule measured on this project's machine) or a forced algorithm; see conv2dAlgorithm */
+  algorithm: 'auto' | ConvAlgorithm;
 
   constructor(backend: Backend, readonly cfg: Conv2dConfig, rng: Rng | null = mulberry32(0)) {
     super(backend);
+    this.algorithm = cfg.algorithm ?? 'auto';
     this.stride = cfg.stride ?? 1;
     this.padding = cfg.padding ?? 0;
     this.groups = cfg.groups ?? 1;
@@ -35,7 +40,7 @@ export class Conv2d extends Module {
     this.bias = cfg.bias ? this.addParameter('bias', uniform(backend, [k], 1 / Math.sqrt(fanIn), rng)) : null;
   }
 
-  private get opts() { return { stride: this.stride, padding: this.padding, groups: this.groups }; }
+  private get opts() { return { stride: this.stride, padding: this.padding, groups: this.groups, algorithm: this.algorithm }; }
 
   forward(x: Tensor): Tensor {
     this.save(x);

@@ -15,6 +15,10 @@ export interface Conv2dOptions {
   padding?: number | [number, number];
   /** default 1; must divide both the input and the output channels */
   groups?: number;
+  /** 'auto' (default): the rule measured on this project's machine (conv2dAlgorithm); or force
+   *  'direct', 'winograd2' or 'winograd4' (Winograd applies to 3x3 stride-1 convs only; the others
+   *  run direct whatever is asked) */
+  algorithm?: 'auto' | ConvAlgorithm;
 }
 
 export type { BackwardNeeds };
@@ -25,7 +29,31 @@ export interface Conv2dGrads {
   db: Tensor | null;
 }
 
-const CONV_OPTIONS = ['stride', 'padding', 'groups'] as const;
+const CONV_OPTIONS = ['stride', 'padding', 'groups', 'algorithm'] as const;
+
+/**
+ * The algorithm the rule measured on this project's machine picks for a convolution of shape s
+ * (bench/winograd.md has the times it came from): Winograd for 3x3 stride-1 convs, F(4x4, 3x3)
+ * where the output is at least 3x3, F(2x2, 3x3) on 2x2 outputs, direct on 1x1 outputs (F(2,3)
+ * gained only x1.13 there) and for everything else. It held from 8 to 640 channels per group and
+ * at batches 1 to 128.
+ */
+export function conv2dAlgorithm(s: Conv2dShape): ConvAlgorithm {
+  if (!conv2dSupports(s, 'winograd4')) return 'direct';
+  const side = Math.min(s.oh, s.ow);
+  return side >= 3 ? 'winograd4' : side === 2 ? 'winograd2' : 'direct';
+}
+
+/** The algorithm `opts.algorithm` asks for, resolved for shape s ('auto' by the rule; a forced
+ *  Winograd falls back to direct where it does not apply). */
+function algorithmFor(op: string, s: Conv2dShape, algorithm: Conv2dOptions['algorithm']): ConvAlgorithm {
+  const a = algorithm ?? 'auto';
+  if (a === 'auto') return conv2dAlgorithm(s);
+  if (!(a in CONV_ALGORITHM_CODE)) {
+    throw new TypeError(`${op}: algorithm must be 'auto', 'direct', 'winograd2' or 'winograd4', got ${describe(a)}`);
+  }
+  return conv2dSupports(s, a) ? a : 'direct';
+}
 
 /** Validates x and weight against the options and works out every size the kernels need. */
 export function conv2dShape(op: string, x: Tensor | readonly number[], weight: { readonly shape: readonly number[] }, opts: Conv2dOptions = {}): Conv2dShape {
@@ -66,9 +94,15 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Con
   if (bias) expectShape(op, 'bias', bias, [s.k], `weight has ${s.k} output channels`);
   return withOutputs(b, (zeros) => {
     const y = zeros([s.n, s.k, s.oh, s.ow]);
-    b.conv2d(s, x.buf, weight.buf, bias ? bias.buf : null, y.buf);
+    b.conv2d(s, x.buf, weight.buf, bias ? bias.buf : null, y.buf, algorithmFor(op, s, opts.algorithm));
     return y;
   });
+}
+
+/** The input gradient of a 3x3 stride-1 conv is itself a 3x3 stride-1 conv (of dy, with the
+ *  flipped kernel), whose output is x's h x w: the rule applies to that shape. */
+function inputGradAlgorithm(op: string, s: Conv2dShape, algorithm: Conv2dOptions['algorithm']): ConvAlgorithm {
+  return algorithmFor(op, { ...s, oh: s.h, ow: s.w }, algorithm);
 }
 
 /** Checks dy against the output conv2d gives for x's shape and weight's shape. */
@@ -87,7 +121,7 @@ export function conv2dBackwardInput(x: Tensor | readonly number[], weight: Tenso
   expectConvOutput(op, s, xShape, weight, dy);
   return withOutputs(b, (zeros) => {
     const dx = zeros(xShape);
-    b.conv2dBackwardInput(s, dy.buf, weight.buf, dx.buf);
+    b.conv2dBackwardInput(s, dy.buf, weight.buf, dx.buf, inputGradAlgorithm(op, s, opts.algorithm));
     return dx;
   });
 }
@@ -122,7 +156,7 @@ export function conv2dBackward(x: Tensor, weight: Tensor, dy: Tensor, opts: Conv
     const dx = needInput ? zeros(x.shape) : null;
     const dw = zeros(weight.shape);
     const db = needBias ? zeros([s.k]) : null;
-    if (dx) b.conv2dBackwardInput(s, dy.buf, weight.buf, dx.buf);
+    if (dx) b.conv2dBackwardInput(s, dy.buf, weight.buf, dx.buf, inputGradAlgorithm(op, s, opts.algorithm));
     b.conv2dBackwardWeight(s, x.buf, dy.buf, dw.buf, db ? db.buf : null);
     return { dx, dw, db };
   });
@@ -147,6 +181,7 @@ export function conv2dSupports(s: Conv2dShape, algorithm: ConvAlgorithm): boolea
 /** Packs weight [k, c / groups, kh, kw] for inputs shaped like `x` (only its channels matter) and
  *  `opts`, with `algorithm` (default 'direct'). */
 export function conv2dPackWeight(weight: Tensor, opts: Conv2dOptions = {}, algorithm: ConvAlgorithm = 'direct'): PackedConv2dWeight {
+  // (Packing knows the kernel, not the input size: the caller resolves 'auto' with conv2dAlgorithm.)
   const op = 'conv2dPackWeight';
   const b = backendOf(op, { weight });
   if (!(algorithm in CONV_ALGORITHM_CODE)) {
@@ -164,7 +199,8 @@ export function conv2dPackWeight(weight: Tensor, opts: Conv2dOptions = {}, algor
   return withOutputs(b, (zeros) => {
     const packed = zeros([bytes / 4]);
     b.conv2dPackWeight(s, algorithm, weight.buf, packed.buf);
-    return { packed, weightShape: [k, cg, kh, kw], opts: { ...opts, groups }, algorithm, dispose: () => packed.dispose() };
+    return { packed, weightShape: [k, cg, kh, kw], opts: { stride: opts.stride, padding: opts.padding, groups }, algorithm,
+      dispose: () => packed.dispose() };
   });
 }
 

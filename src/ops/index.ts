@@ -2,8 +2,8 @@
 // backend. One file per op, named as the op is in every layer (assembly/<op>.ts,
 // src/backends/*/<op>.ts, test/<op>.test.ts).
 export {
-  conv2d, conv2dBackward, conv2dBackwardInput, conv2dBackwardWeight, conv2dPackWeight, conv2dPacked, conv2dShape,
-  conv2dSupports,
+  conv2d, conv2dAlgorithm, conv2dBackward, conv2dBackwardInput, conv2dBackwardWeight, conv2dPackWeight, conv2dPacked,
+  conv2dShape, conv2dSupports,
 } from './conv2d.js';
 export type { BackwardNeeds, Conv2dGrads, Conv2dOptions, PackedConv2dWeight } from './conv2d.js';
 export { batchNormBackward, batchNormEval, batchNormTrain } from './batch_norm.js';

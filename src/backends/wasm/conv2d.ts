@@ -8,10 +8,11 @@ export function shapeArgs(s: Conv2dShape): [number, number, number, number, numb
   return [s.n, s.c, s.h, s.w, s.k, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.groups, s.oh, s.ow];
 }
 
-export function conv2d(cx: WasmContext, s: Conv2dShape, x: Buf, w: Buf, bias: Buf | null, y: Buf): void {
+export function conv2d(cx: WasmContext, s: Conv2dShape, x: Buf, w: Buf, bias: Buf | null, y: Buf, algorithm: ConvAlgorithm): void {
   const k = cx.kernels;
-  cx.withScratch(k.conv2d_workspace(...shapeArgs(s)), (ws) =>
-    k.conv2d(cx.ptr(x), cx.ptr(w), cx.ptrOrNull(bias), cx.ptr(y), ...shapeArgs(s), ws));
+  const algo = CONV_ALGORITHM_CODE[algorithm];
+  cx.withScratch(k.conv2d_workspace(...shapeArgs(s), algo), (ws) =>
+    k.conv2d(cx.ptr(x), cx.ptr(w), cx.ptrOrNull(bias), cx.ptr(y), ...shapeArgs(s), algo, ws));
 }
 
 export function conv2dPackedBytes(cx: WasmContext, s: Conv2dShape, algorithm: ConvAlgorithm): number {
@@ -30,10 +31,11 @@ export function conv2dPacked(cx: WasmContext, s: Conv2dShape, algorithm: ConvAlg
     k.conv2d_packed(cx.ptr(x), cx.ptr(packed), cx.ptrOrNull(bias), cx.ptr(y), ...shapeArgs(s), algo, relu ? 1 : 0, ws));
 }
 
-export function conv2dBackwardInput(cx: WasmContext, s: Conv2dShape, dy: Buf, w: Buf, dx: Buf): void {
+export function conv2dBackwardInput(cx: WasmContext, s: Conv2dShape, dy: Buf, w: Buf, dx: Buf, algorithm: ConvAlgorithm): void {
   const k = cx.kernels;
-  cx.withScratch(k.conv2d_backward_input_workspace(...shapeArgs(s)), (ws) =>
-    k.conv2d_backward_input(cx.ptr(dy), cx.ptr(w), cx.ptr(dx), ...shapeArgs(s), ws));
+  const algo = CONV_ALGORITHM_CODE[algorithm];
+  cx.withScratch(k.conv2d_backward_input_workspace(...shapeArgs(s), algo), (ws) =>
+    k.conv2d_backward_input(cx.ptr(dy), cx.ptr(w), cx.ptr(dx), ...shapeArgs(s), algo, ws));
 }
 
 export function conv2dBackwardWeight(cx: WasmContext, s: Conv2dShape, x: Buf, dy: Buf, dw: Buf, dbias: Buf | null): void {

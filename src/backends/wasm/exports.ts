@@ -10,18 +10,19 @@ export interface KernelExports {
   heap_base(): P;
   /** 1 in the relaxed-SIMD build, 0 in the plain one */
   relaxed_simd(): I;
-  // conv2d. Workspace sizes in bytes; all take the shape as (n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow).
-  conv2d_workspace(...shape: I[]): I;
+  // conv2d. Workspace sizes in bytes; all take the shape as (n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow),
+  // and `algo` is 0 (direct), 2 or 4 (Winograd F(2,3) / F(4,3), 3x3 stride 1 only).
+  conv2d_workspace(...shapeAndAlgo: I[]): I;
   conv2d(x: P, w: P, bias: P, y: P, n: I, c: I, h: I, wd: I, k: I, kh: I, kw: I, sh: I, sw: I,
-    ph: I, pw: I, groups: I, oh: I, ow: I, ws: P): void;
+    ph: I, pw: I, groups: I, oh: I, ow: I, algo: I, ws: P): void;
   conv2d_packed_bytes(k: I, c: I, groups: I, kh: I, kw: I, algo: I): I;
   conv2d_pack_weight(w: P, dst: P, k: I, c: I, groups: I, kh: I, kw: I, algo: I): void;
   conv2d_packed_workspace(...shapeAndAlgo: I[]): I;
   conv2d_packed(x: P, packed: P, bias: P, y: P, n: I, c: I, h: I, wd: I, k: I, kh: I, kw: I, sh: I, sw: I,
     ph: I, pw: I, groups: I, oh: I, ow: I, algo: I, relu: I, ws: P): void;
-  conv2d_backward_input_workspace(...shape: I[]): I;
+  conv2d_backward_input_workspace(...shapeAndAlgo: I[]): I;
   conv2d_backward_input(dy: P, w: P, dx: P, n: I, c: I, h: I, wd: I, k: I, kh: I, kw: I, sh: I, sw: I,
-    ph: I, pw: I, groups: I, oh: I, ow: I, ws: P): void;
+    ph: I, pw: I, groups: I, oh: I, ow: I, algo: I, ws: P): void;
   conv2d_backward_weight_workspace(...shape: I[]): I;
   conv2d_backward_weight(x: P, dy: P, dw: P, dbias: P, n: I, c: I, h: I, wd: I, k: I, kh: I, kw: I,
     sh: I, sw: I, ph: I, pw: I, groups: I, oh: I, ow: I, ws: P): void;
@@ -60,8 +61,8 @@ export interface KernelExports {
  *  checks both against the built module, and loading checks every name and arity. */
 export const KERNEL_EXPORTS = {
   memory: 0, heap_base: 0, relaxed_simd: 0,
-  conv2d_workspace: 14, conv2d: 19,
-  conv2d_packed_bytes: 6, conv2d_pack_weight: 8, conv2d_packed_workspace: 15, conv2d_packed: 21, conv2d_backward_input_workspace: 14, conv2d_backward_input: 18,
+  conv2d_workspace: 15, conv2d: 20,
+  conv2d_packed_bytes: 6, conv2d_pack_weight: 8, conv2d_packed_workspace: 15, conv2d_packed: 21, conv2d_backward_input_workspace: 15, conv2d_backward_input: 19,
   conv2d_backward_weight_workspace: 14, conv2d_backward_weight: 19,
   batch_norm_train: 13, batch_norm_eval: 10, batch_norm_backward: 11,
   relu: 3, relu_backward: 4, add: 4, add_in_place: 3, sigmoid: 3, sigmoid_backward: 4,

@@ -85,7 +85,9 @@ export class WasmBackend implements Backend, WasmContext {
   resetPeakLiveBytes(): number { return this.allocator.resetPeakLiveBytes(); }
 
   // ---- ops: one line each, the glue is in the op's own file ----
-  conv2d(s: Conv2dShape, x: Buf, w: Buf, bias: Buf | null, y: Buf): void { conv.conv2d(this, s, x, w, bias, y); }
+  conv2d(s: Conv2dShape, x: Buf, w: Buf, bias: Buf | null, y: Buf, algorithm: ConvAlgorithm = 'direct'): void {
+    conv.conv2d(this, s, x, w, bias, y, algorithm);
+  }
   conv2dPackedBytes(s: Conv2dShape, algorithm: ConvAlgorithm): number { return conv.conv2dPackedBytes(this, s, algorithm); }
   conv2dPackWeight(s: Conv2dShape, algorithm: ConvAlgorithm, w: Buf, packed: Buf): void {
     conv.conv2dPackWeight(this, s, algorithm, w, packed);
@@ -93,7 +95,9 @@ export class WasmBackend implements Backend, WasmContext {
   conv2dPacked(s: Conv2dShape, algorithm: ConvAlgorithm, x: Buf, packed: Buf, bias: Buf | null, y: Buf, relu: boolean): void {
     conv.conv2dPacked(this, s, algorithm, x, packed, bias, y, relu);
   }
-  conv2dBackwardInput(s: Conv2dShape, dy: Buf, w: Buf, dx: Buf): void { conv.conv2dBackwardInput(this, s, dy, w, dx); }
+  conv2dBackwardInput(s: Conv2dShape, dy: Buf, w: Buf, dx: Buf, algorithm: ConvAlgorithm = 'direct'): void {
+    conv.conv2dBackwardInput(this, s, dy, w, dx, algorithm);
+  }
   conv2dBackwardWeight(s: Conv2dShape, x: Buf, dy: Buf, dw: Buf, dbias: Buf | null): void {
     conv.conv2dBackwardWeight(this, s, x, dy, dw, dbias);
   }
