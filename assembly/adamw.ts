@@ -2,7 +2,7 @@
 
 import { f32at } from './util';
 
-/** AdamW (decoupled weight decay), step = 1-based count after this update. The hyper-parameters
+/** Backend.adamwStep (src/backend.ts states the formula); step = 1-based count after this update. The hyper-parameters
  *  arrive as f64 so that 1 - beta2 and the bias corrections are formed before rounding to f32
  *  (f32(0.999) alone would make 1 - beta2 wrong by 1e-5 relative). */
 export function adamw_step(p: usize, grad: usize, m: usize, v: usize, len: i32, lr: f64, beta1: f64, beta2: f64,

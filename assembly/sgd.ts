@@ -2,7 +2,7 @@
 
 import { f32at } from './util';
 
-/** SGD with dampening 0: g = grad + wd p; buf = mom buf + g; p -= lr (nesterov ? g + mom buf : buf). */
+/** Backend.sgdStep (src/backend.ts states the formula), four lanes at a time. */
 export function sgd_step(p: usize, grad: usize, buf: usize, len: i32, lr: f32, momentum: f32, weightDecay: f32, nesterov: bool): void {
   const lrv = f32x4.splat(lr);
   const mv = f32x4.splat(momentum);

@@ -1,7 +1,7 @@
 // The hostile files of issue 9 ("Hostile files, bombs and failing runs"), one builder each, and
 // what a reader must do with each: a clear error (matching `expect`), or the right result. The
 // files are written to test/fixtures/fuzz/hostile/ by `npm run fuzz -- --make-fixtures` and
-// committed (the bombs are periodic, so git stores them in a few KB each); test/io-limits.test.ts
+// committed (the bombs are periodic, so git stores them in a few KB each); test/limits.test.ts
 // runs every one of them in a worker with time and memory limits.
 import { createDeflateRaw, createGzip, crc32 as zlibCrc32, constants as zlib } from 'node:zlib';
 import {

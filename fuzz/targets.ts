@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { gunzipBounded } from '../src/data/files.js';
 import { cifar10FromBatches } from '../src/data/sources.js';
 import { idxSizeFromHeader, parseIdx } from '../src/data/formats.js';
-import { readNpy, readSafetensors, readTensorFile, readTorch, type NamedTensor } from '../src/io/index.js';
+import { readNpy, readSafetensors, readTensorFile, readTorch, type FileTensor } from '../src/io/index.js';
 import type { SeedKind } from './mutate.js';
 
 export interface Target {
@@ -20,7 +20,7 @@ export interface Target {
 const IO = 'test/fixtures/io/';
 const SEEDS = 'test/fixtures/fuzz/seeds/';
 
-function tensorBytes(tensors: Iterable<NamedTensor>): number {
+function tensorBytes(tensors: Iterable<FileTensor>): number {
   let n = 0;
   for (const t of tensors) n += t.data.byteLength;
   return n;

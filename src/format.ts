@@ -42,3 +42,41 @@ export function describe(v: unknown): string {
 function isTensor(v: unknown): boolean {
   return v !== null && typeof v === 'object' && 'shape' in v && 'backend' in v && 'dispose' in v;
 }
+
+/**
+ * A value read from a file (a pickle, a header) for an error message. Never the bare words a bug would print
+ * (undefined, NaN, [object ...]): a missing value is 'missing', and every text is cut short.
+ */
+export function describeFileValue(v: unknown): string {
+  if (v === undefined) return 'missing';
+  if (typeof v === 'string') return quote(v, 60);
+  if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v === 'number') return Number.isNaN(v) ? 'not a number (nan)' : String(v);
+  if (typeof v === 'function') return 'a callable';
+  if (Array.isArray(v)) return `a ${Object.isFrozen(v) ? 'tuple' : 'list'} of ${v.length}`;
+  if (v instanceof Map) return `a dict of ${v.size}`;
+  if (v instanceof Set) return `a set of ${v.size}`;
+  if (v instanceof Uint8Array) return `${v.length} bytes`;
+  if (v === null || typeof v !== 'object') return String(v);
+  // Classes with a meaningful toString (the unpickler's PyGlobal / PyObject) describe themselves.
+  if (v.toString !== Object.prototype.toString && typeof v.toString === 'function') {
+    const s = String(v);
+    return s.length > 120 ? `${s.slice(0, 120)}...` : s;
+  }
+  const name: unknown = v.constructor?.name;
+  return typeof name === 'string' && name !== 'Object' ? `a ${name}` : 'an object';
+}
+
+/** Longest text an error message quotes from a file. */
+const QUOTE_MAX = 80;
+
+/** `text` quoted for an error message, cut to its first 80 characters (a file's text can be huge). */
+export function quote(text: string, max = QUOTE_MAX): string {
+  return JSON.stringify(text.length > max ? text.slice(0, max) : text) +
+    (text.length > max ? `... (${text.length} characters)` : '');
+}
+
+/** At most `max` items of a list for a message, then how many more there are. */
+export function listShort(items: readonly string[], max = 20): string {
+  return items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')}, ... (${items.length - max} more)`;
+}

@@ -8,7 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createBackend } from '../src/backends/create.js';
-import { readTorch, type NamedTensor } from '../src/io/index.js';
+import { readTorch, type FileTensor } from '../src/io/index.js';
 import { RepVGG, createRepVGG } from '../src/models/repvgg.js';
 import { StateDictError, detectForm, loadStateDict, stateDict, type StateDict } from '../src/models/state-dict.js';
 import { testBackends } from './helpers/backends.js';
@@ -98,7 +98,7 @@ function edited(edit: (d: StateDict) => void): StateDict {
   return d;
 }
 
-function f32(shape: number[]): NamedTensor {
+function f32(shape: number[]): FileTensor {
   return { dtype: 'float32', sourceDtype: 'float32', shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) };
 }
 

@@ -2,7 +2,8 @@
 import type { Backend } from '../backend.js';
 import { detectTensorFormat, readTensorFile, type TensorFileFormat } from '../io/index.js';
 import { readFileBytes } from '../io/node.js';
-import type { NamedTensor } from '../io/types.js';
+import { stripWrapperPrefixes } from '../io/prefixes.js';
+import type { FileTensor } from '../io/types.js';
 import { REPVGG_VARIANTS, RepVGG, planBlocks } from '../models/repvgg.js';
 import { StateDictError, detectForm, loadStateDict } from '../models/state-dict.js';
 
@@ -30,7 +31,7 @@ export interface Checkpoint {
   path: string;
   format: TensorFileFormat;
   bytes: number;
-  tensors: Map<string, NamedTensor>;
+  tensors: Map<string, FileTensor>;
   /** what the reader did (entry used, prefixes stripped, ...) */
   notes: string[];
   /** from the keys: rbr_reparam -> 'deploy', rbr_dense / rbr_1x1 -> 'train' */
@@ -55,14 +56,10 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
     throw new CliError(`cannot read checkpoint ${path}: ${(e as Error).message}`);
   }
   const { tensors, notes } = file;
-  // The torch reader strips DataParallel's `module.` itself; safetensors files get the same here.
-  const names = [...tensors.keys()];
-  if (names.length > 0 && names.every((k) => k.startsWith('module.'))) {
-    const stripped = new Map([...tensors].map(([k, v]) => [k.slice('module.'.length), v]));
-    tensors.clear();
-    for (const [k, v] of stripped) tensors.set(k, v);
-    notes.push(`stripped the 'module.' prefix (added by DataParallel) from all ${names.length} names`);
-  }
+  // The torch reader strips wrappers' prefixes itself; safetensors files get the same here.
+  const stripped = stripWrapperPrefixes([...tensors], notes);
+  tensors.clear();
+  for (const [k, v] of stripped) tensors.set(k, v);
   const form = detectForm(tensors.keys());
   if (form === null) {
     const keys = [...tensors.keys()];
@@ -77,7 +74,7 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
 }
 
 /** The official variant whose shapes the checkpoint has (either form), or null. Used for hints. */
-export function guessArch(tensors: ReadonlyMap<string, NamedTensor>): string | null {
+export function guessArch(tensors: ReadonlyMap<string, FileTensor>): string | null {
   for (const [name, preset] of Object.entries(REPVGG_VARIANTS)) {
     const plan = planBlocks({ ...preset });
     const fits = plan.every((b) => {

@@ -13,7 +13,7 @@ import {
   CIFAR10_CLASSES, idxSizeFromHeader, mnistDigitsToBytes, padImages, parseCifarBatch, parseIdxPair,
 } from './formats.js';
 import { readNpy } from '../io/npy.js';
-import type { NamedTensor } from '../io/types.js';
+import type { FileTensor } from '../io/types.js';
 
 /** MNIST's usual constants (the 60,000 28x28 training digits), applied to the padded 32x32 images. */
 export const MNIST_MEAN: readonly number[] = Object.freeze([0.1307]);
@@ -192,7 +192,7 @@ export function cifar10FromBatches(train: readonly { name: string; bytes: Uint8A
   return { train: build('cifar10:train', train), test: build('cifar10:test', test) };
 }
 
-function npyImages(t: NamedTensor, file: string): { shape: [number, number, number, number]; pixels: Uint8Array | Float32Array } {
+function npyImages(t: FileTensor, file: string): { shape: [number, number, number, number]; pixels: Uint8Array | Float32Array } {
   const s = `[${t.shape.join(', ')}]`;
   let pixels: Uint8Array | Float32Array;
   if (t.dtype === 'float32') pixels = t.data;
@@ -208,7 +208,7 @@ function npyImages(t: NamedTensor, file: string): { shape: [number, number, numb
   return { shape: t.shape as [number, number, number, number], pixels };
 }
 
-function npyLabels(t: NamedTensor, file: string, n: number, imagesFile: string): Int32Array {
+function npyLabels(t: FileTensor, file: string, n: number, imagesFile: string): Int32Array {
   const s = `[${t.shape.join(', ')}]`;
   if (t.dtype === 'float32' || t.sourceDtype === 'bool') {
     throw new Error(`npy: labels ${file} have dtype ${t.sourceDtype} and shape ${s}; expected int64 (or int32) [n]`);

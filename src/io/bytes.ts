@@ -3,7 +3,7 @@
 // Typed-array views need aligned offsets and host byte order; file data has neither guarantee.
 // So decoding copies the bytes (`slice` gives a fresh, aligned buffer that no longer pins the
 // file), swaps them if the host or the file is big-endian, then views or converts them.
-import type { NamedTensor, SourceDType } from './types.js';
+import type { FileTensor, SourceDType } from './types.js';
 
 /** True on every mainstream JS engine; checked so the code stays correct elsewhere. */
 export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -35,11 +35,11 @@ export function halfToFloat(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
-export type TensorData = NamedTensor['data'];
+export type TensorData = FileTensor['data'];
 
 /**
  * Decodes `count` elements of type `type` starting at byte `begin` of `bytes` into the array a
- * NamedTensor of that source type holds. The caller has checked the range against `bytes`.
+ * FileTensor of that source type holds. The caller has checked the range against `bytes`.
  */
 export function decodeElements(
   bytes: Uint8Array, begin: number, count: number, type: SourceDType, littleEndian = true,
@@ -78,8 +78,8 @@ export function decodeElements(
   }
 }
 
-/** The NamedTensor for decoded data of a source type. */
-export function makeTensor(sourceDtype: SourceDType, shape: number[], data: TensorData): NamedTensor {
+/** The FileTensor for decoded data of a source type. */
+export function makeTensor(sourceDtype: SourceDType, shape: number[], data: TensorData): FileTensor {
   if (data instanceof Float32Array) return { dtype: 'float32', sourceDtype, shape, data };
   if (data instanceof BigInt64Array) return { dtype: 'int64', sourceDtype, shape, data };
   return { dtype: 'int32', sourceDtype, shape, data };

@@ -7,7 +7,7 @@ import { readTorch, torchFormatOf, type TorchReadOptions } from './torch.js';
 import type { TensorFile } from './types.js';
 
 export type {
-  NamedTensor, Float32Tensor, Int64Tensor, Int32Tensor, SourceDType, TensorFile, TensorInput, TensorsInput,
+  FileTensor, Float32Tensor, Int64Tensor, Int32Tensor, SourceDType, TensorFile, TensorInput, TensorsInput,
 } from './types.js';
 export { readTorch, STATE_DICT_KEYS } from './torch.js';
 export type { TorchCheckpoint, TorchReadOptions } from './torch.js';

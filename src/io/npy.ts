@@ -7,9 +7,8 @@
 // NumPy (max_header_size), we refuse headers over 10,000 bytes unless the caller raises the limit.
 import { ByteReader, ELEMENT_SIZE, decodeElements, decodeLatin1, decodeUtf8, encodeLE, makeTensor } from './bytes.js';
 import { DEFAULT_LIMITS, checkLimitOptions, checkTensorBytes, exceeded, type ReadLimits } from './limits.js';
-import {
-  checkShape, describe, inputDtype, quote, type NamedTensor, type SourceDType, type TensorInput,
-} from './types.js';
+import { checkShape, inputDtype, type FileTensor, type SourceDType, type TensorInput } from './types.js';
+import { describeFileValue as describe, quote } from '../format.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
@@ -92,7 +91,7 @@ function parseLiteral(text: string): PyLiteral {
  * Reads an .npy array (little-endian, C order). Floating types become float32, <i8 stays int64.
  * `limits`: maxHeaderBytes (default 10,000, NumPy's) and maxTensorBytes.
  */
-export function readNpy(bytes: Uint8Array, limits: ReadLimits = {}): NamedTensor {
+export function readNpy(bytes: Uint8Array, limits: ReadLimits = {}): FileTensor {
   checkLimitOptions(limits);
   if (!looksLikeNpy(bytes)) {
     throw new Error('npy: wrong magic: the file does not start with "\\x93NUMPY" (not an .npy file)');

@@ -6,6 +6,7 @@
 // AttributeProto, TensorProto (float32, raw_data), ValueInfoProto/TypeProto/TensorShapeProto and
 // OperatorSetIdProto. Field numbers follow onnx/onnx.proto (a proto2 file: repeated scalars are
 // written unpacked, as onnx's own writer does).
+import { encodeLE } from './bytes.js';
 
 /** The opset the exported graph declares. */
 export const ONNX_OPSET = 13;
@@ -139,15 +140,6 @@ class ProtoWriter {
 const TENSOR_FLOAT = 1;
 const ATTR = { float: 1, int: 2, string: 3, ints: 7 } as const;
 
-function float32LittleEndian(data: Float32Array): Uint8Array {
-  const bigEndianHost = new Uint8Array(Uint16Array.of(1).buffer)[0] === 0;
-  if (!bigEndianHost) return new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
-  const out = new Uint8Array(data.length * 4);
-  const dv = new DataView(out.buffer);
-  for (let i = 0; i < data.length; i++) dv.setFloat32(i * 4, data[i], true);
-  return out;
-}
-
 function tensorProto(t: OnnxInitializer): ProtoWriter {
   const size = t.dims.reduce((a, d) => a * d, 1);
   if (size !== t.data.length) {
@@ -157,7 +149,7 @@ function tensorProto(t: OnnxInitializer): ProtoWriter {
   for (const d of t.dims) w.int(1, d); // dims
   w.int(2, TENSOR_FLOAT); // data_type
   w.string(8, t.name); // name
-  w.raw(9, float32LittleEndian(t.data)); // raw_data
+  w.raw(9, encodeLE(t.data)); // raw_data
   return w;
 }
 

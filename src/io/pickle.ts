@@ -19,7 +19,7 @@
 // dict -> Map, set/frozenset -> Set.
 import { ByteReader, decodeLatin1, decodeUtf8 } from './bytes.js';
 import { exceeded, pickleLimits, type ReadLimits } from './limits.js';
-import { describe, quote } from './types.js';
+import { describeFileValue as describe, quote } from '../format.js';
 
 /** A class or function named by the pickle, not resolved to anything. */
 export class PyGlobal {

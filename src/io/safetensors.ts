@@ -9,10 +9,8 @@
 // the file go through Maps, and objects built from file names are built with Object.fromEntries.
 import { ByteReader, ELEMENT_SIZE, decodeElements, decodeUtf8, encodeLE, makeTensor } from './bytes.js';
 import { DEFAULT_LIMITS, checkLimitOptions, checkTensorBytes, exceeded, type ReadLimits } from './limits.js';
-import {
-  checkShape, describe, entriesOf, inputDtype, quote, type NamedTensor, type SourceDType, type TensorFile,
-  type TensorsInput,
-} from './types.js';
+import { checkShape, entriesOf, inputDtype, type FileTensor, type SourceDType, type TensorFile, type TensorsInput } from './types.js';
+import { describeFileValue as describe, quote } from '../format.js';
 
 /** safetensors dtype names and the source types they read as. */
 const DTYPES: ReadonlyMap<string, SourceDType> = new Map([
@@ -120,7 +118,7 @@ export function readSafetensors(bytes: Uint8Array, limits: ReadLimits = {}): Saf
   let total = 0;
   for (const e of entries) total += (e.end - e.begin) / ELEMENT_SIZE[e.type] * (e.type === 'int64' ? 8 : 4);
   checkTensorBytes(total, 'safetensors', limits);
-  const tensors = new Map<string, NamedTensor>();
+  const tensors = new Map<string, FileTensor>();
   for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
     const numel = (e.end - e.begin) / ELEMENT_SIZE[e.type];
     tensors.set(e.name, makeTensor(e.type, e.shape, decodeElements(data, e.begin, numel, e.type)));

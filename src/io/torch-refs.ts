@@ -7,7 +7,8 @@
 // results are references (StorageRef, TensorRef), validated like PyTorch validates them; the
 // bytes are read later (./torch-tensors.ts), once the whole request is known to fit the limits.
 import { PyGlobal } from './pickle.js';
-import { MAX_RANK, describe, listShort, quote, type SourceDType } from './types.js';
+import { MAX_RANK, type SourceDType } from './types.js';
+import { describeFileValue as describe, listShort, quote } from '../format.js';
 
 /** Storage classes torch pickles, by element type. A Map: a name from the file must never find
  * Object.prototype's members ('constructor', '__proto__'). */

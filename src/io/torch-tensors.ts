@@ -8,7 +8,7 @@
 import { ELEMENT_SIZE, decodeElements, makeTensor, type TensorData } from './bytes.js';
 import { DEFAULT_LIMITS, checkTensorBytes, exceeded, formatBytes, type ReadLimits } from './limits.js';
 import type { StorageRef, TensorRef } from './torch-refs.js';
-import { checkShape, type NamedTensor, type SourceDType } from './types.js';
+import { checkShape, type FileTensor, type SourceDType } from './types.js';
 
 /** A storage's bytes (the whole root storage) and their byte order. */
 export interface StorageBytes { bytes: Uint8Array; littleEndian: boolean }
@@ -90,8 +90,8 @@ export function planTensors(list: readonly [string, TensorRef][], src: StorageSo
 }
 
 /** Copies each planned tensor out of its storage, in C order. */
-export function materializeTensors(plan: TensorPlan, src: StorageSource): Map<string, NamedTensor> {
-  const out = new Map<string, NamedTensor>();
+export function materializeTensors(plan: TensorPlan, src: StorageSource): Map<string, FileTensor> {
+  const out = new Map<string, FileTensor>();
   for (const p of plan.tensors) {
     const ref = p.t.storage;
     const shape = [...p.t.size];

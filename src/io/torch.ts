@@ -17,7 +17,9 @@ import { DEFAULT_LIMITS, DecompressionBudget, checkLimitOptions, exceeded, type 
 import { PyObject, unpickle } from './pickle.js';
 import { TensorRef, findClass, makePersistentLoad } from './torch-refs.js';
 import { materializeTensors, planTensors, type StorageBytes, type StorageSource } from './torch-tensors.js';
-import { describe, listShort, type NamedTensor, type TensorFile } from './types.js';
+import { type FileTensor, type TensorFile } from './types.js';
+import { describeFileValue as describe, listShort } from '../format.js';
+import { stripWrapperPrefixes } from './prefixes.js';
 import { ZipArchive, looksLikeZip } from './zip.js';
 
 export interface TorchReadOptions extends ReadLimits {
@@ -39,11 +41,6 @@ export interface TorchCheckpoint extends TensorFile {
 export const STATE_DICT_KEYS = [
   'state_dict', 'model', 'model_state_dict', 'net', 'network', 'module', 'params',
   'state_dict_ema', 'model_ema', 'ema',
-] as const;
-
-const PREFIXES = [
-  ['module.', 'DataParallel / DistributedDataParallel'],
-  ['_orig_mod.', 'torch.compile'],
 ] as const;
 
 /** The pickled magic number that opens a legacy torch file (a LONG1 of 10 bytes). */
@@ -144,7 +141,7 @@ function keyName(k: unknown): string {
 /** Turns the chosen dict into named tensors: skips non-tensors, strips prefixes, then plans (all
  * checks) and copies the tensors out. */
 function collect(dict: Map<unknown, unknown>, src: StorageSource, options: TorchReadOptions, notes: string[],
-  what: string, beforeRead?: (storedBytes: number) => void): Map<string, NamedTensor> {
+  what: string, beforeRead?: (storedBytes: number) => void): Map<string, FileTensor> {
   let names: [string, TensorRef][] = [];
   const skipped: string[] = [];
   for (const [k, v] of dict) {
@@ -155,24 +152,7 @@ function collect(dict: Map<unknown, unknown>, src: StorageSource, options: Torch
   const skipNote = `skipped ${skipped.length} entries that are not plain tensors: ${listShort(skipped)}`;
   if (names.length === 0) throw new Error(`the state dict holds no tensors${skipped.length ? ` (${skipNote})` : ''}`);
   if (skipped.length) notes.push(skipNote);
-  if (options.stripPrefixes ?? true) {
-    for (let changed = true; changed;) {
-      changed = false;
-      for (const [prefix, by] of PREFIXES) {
-        // Repeated prefixes are stripped in one go, noted once.
-        let times = 0;
-        while (names.every(([n]) => n.startsWith(prefix))) {
-          names = names.map(([n, t]) => [n.slice(prefix.length), t]);
-          times++;
-        }
-        if (times > 0) {
-          notes.push(`stripped the '${prefix}' prefix (added by ${by}) from all ${names.length} names` +
-            (times > 1 ? ` (${times} times)` : ''));
-          changed = true;
-        }
-      }
-    }
-  }
+  if (options.stripPrefixes ?? true) names = stripWrapperPrefixes(names, notes);
   const plan = planTensors(names, src, what, options);
   beforeRead?.(plan.storedBytes);
   return materializeTensors(plan, src);
@@ -284,7 +264,7 @@ function readLegacyCheckpoint(bytes: Uint8Array, options: TorchReadOptions, note
 /**
  * Reads a PyTorch checkpoint written by torch.save: a state dict, a training checkpoint holding
  * one ({'state_dict': ...}, {'model': ...}, ...) or a pickled nn.Module. Floating tensors come
- * back as float32, int64 exact, smaller integers as int32 (see NamedTensor). Throws an Error that
+ * back as float32, int64 exact, smaller integers as int32 (see FileTensor). Throws an Error that
  * says what is wrong and where for a truncated, corrupt or unsupported file.
  */
 export function readTorch(bytes: Uint8Array, options: TorchReadOptions = {}): TorchCheckpoint {

@@ -5,6 +5,7 @@
 // num_batches_tracked, label arrays) and widens the small integer types to an Int32Array.
 // `dtype` says which array `data` is (a union discriminated by it); `sourceDtype` says what the
 // file stored, so a caller can tell a float16 checkpoint from a float32 one.
+import { describeFileValue as describe } from '../format.js';
 
 /** Element types as the file stored them (PyTorch's names). */
 export type SourceDType =
@@ -36,12 +37,12 @@ export interface Int32Tensor extends TensorBase {
 }
 
 /** A tensor read from (or to be written to) a file, in C order. */
-export type NamedTensor = Float32Tensor | Int64Tensor | Int32Tensor;
+export type FileTensor = Float32Tensor | Int64Tensor | Int32Tensor;
 
 /** Tensors read from a file, and what the reader did that the caller should know about. */
 export interface TensorFile {
   /** By name; safetensors files come back in name order, torch files in state-dict order. */
-  tensors: Map<string, NamedTensor>;
+  tensors: Map<string, FileTensor>;
   /** Human-readable notes: which entry was used, prefixes stripped, entries skipped, ... */
   notes: string[];
 }
@@ -84,43 +85,8 @@ export function checkShape(shape: unknown, where: string): number {
   return n;
 }
 
-/** Longest text an error message quotes from a file. */
-const QUOTE_MAX = 80;
 
-/** `text` quoted for an error message, cut to its first 80 characters (a file's text can be huge). */
-export function quote(text: string, max = QUOTE_MAX): string {
-  return JSON.stringify(text.length > max ? text.slice(0, max) : text) +
-    (text.length > max ? `... (${text.length} characters)` : '');
-}
 
-/**
- * A short description of a value for error messages. Never the bare words a bug would print
- * (undefined, NaN, [object ...]): a missing value is 'missing', and every text is cut short.
- */
-export function describe(v: unknown): string {
-  if (v === undefined) return 'missing';
-  if (typeof v === 'string') return quote(v, 60);
-  if (typeof v === 'bigint') return `${v}n`;
-  if (typeof v === 'number') return Number.isNaN(v) ? 'not a number (nan)' : String(v);
-  if (typeof v === 'function') return 'a callable';
-  if (Array.isArray(v)) return `a ${Object.isFrozen(v) ? 'tuple' : 'list'} of ${v.length}`;
-  if (v instanceof Map) return `a dict of ${v.size}`;
-  if (v instanceof Set) return `a set of ${v.size}`;
-  if (v instanceof Uint8Array) return `${v.length} bytes`;
-  if (v === null || typeof v !== 'object') return String(v);
-  // Classes with a meaningful toString (the unpickler's PyGlobal / PyObject) describe themselves.
-  if (v.toString !== Object.prototype.toString && typeof v.toString === 'function') {
-    const s = String(v);
-    return s.length > 120 ? `${s.slice(0, 120)}...` : s;
-  }
-  const name: unknown = v.constructor?.name;
-  return typeof name === 'string' && name !== 'Object' ? `a ${name}` : 'an object';
-}
-
-/** At most `max` items of a list for a message, then how many more there are. */
-export function listShort(items: readonly string[], max = 20): string {
-  return items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')}, ... (${items.length - max} more)`;
-}
 
 /** Iterates the entries of a writer's input in a stable order. */
 export function entriesOf(tensors: TensorsInput): [string, TensorInput][] {

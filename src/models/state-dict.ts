@@ -1,12 +1,13 @@
 // State dicts: a model's parameters and buffers by their PyTorch names, in and out. Loading checks
 // the dict against the architecture and reports every missing, unexpected and mis-shaped key by
 // name, and says so when a training-form model is handed a deploy-form dict (or the reverse).
-import type { NamedTensor } from '../io/types.js';
+import { WRAPPER_PREFIXES } from '../io/prefixes.js';
+import type { FileTensor } from '../io/types.js';
 import { BatchNorm2d } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
 import { formatShape } from '../tensor.js';
 
-export type StateDict = Map<string, NamedTensor>;
+export type StateDict = Map<string, FileTensor>;
 
 /** Copies of every parameter and buffer, plus BN's num_batches_tracked (int64), in model order. */
 export function stateDict(model: Module): StateDict {
@@ -62,7 +63,7 @@ export function detectForm(keys: Iterable<string>): 'train' | 'deploy' | null {
  * matching keys are loaded and the report returned. Values are converted to float32; an int64
  * num_batches_tracked sets the BN's counter.
  */
-export function loadStateDict(model: Module, dict: ReadonlyMap<string, NamedTensor>, opts: { strict?: boolean } = {}): LoadReport {
+export function loadStateDict(model: Module, dict: ReadonlyMap<string, FileTensor>, opts: { strict?: boolean } = {}): LoadReport {
   const strict = opts.strict ?? true;
   const targets = new Map<string, { shape: readonly number[]; set: (d: Float32Array) => void }>();
   for (const [name, p] of model.namedParameters()) {
@@ -109,7 +110,7 @@ export function loadStateDict(model: Module, dict: ReadonlyMap<string, NamedTens
   return report;
 }
 
-function describeReport(model: Module, dict: ReadonlyMap<string, NamedTensor>, r: LoadReport): string {
+function describeReport(model: Module, dict: ReadonlyMap<string, FileTensor>, r: LoadReport): string {
   const lines = ['the state dict does not fit this model:'];
   const modelForm = detectForm(model.namedParameters().map(([n]) => n));
   const dictForm = detectForm(dict.keys());
@@ -119,7 +120,7 @@ function describeReport(model: Module, dict: ReadonlyMap<string, NamedTensor>, r
       : '  this is a training-form checkpoint, but the model is in deploy form: load it into a training-form model, then convert');
   }
   // A wrapper's prefix on every key (DataParallel's 'module.', torch.compile's '_orig_mod.'): say so.
-  for (const prefix of ['module.', '_orig_mod.']) {
+  for (const [prefix] of WRAPPER_PREFIXES) {
     const keys = [...dict.keys()];
     if (keys.length > 0 && keys.every((k) => k.startsWith(prefix)) && r.missing.some((k) => dict.has(prefix + k))) {
       lines.push(`  every key starts with '${prefix}' (saved from a wrapped model): strip the prefix ` +

@@ -20,8 +20,8 @@ export interface AdamWStepOptions {
 }
 
 /**
- * torch.optim.AdamW's update for one parameter: param *= 1 - lr weightDecay; m and v (zeros at
- * first, shaped like param) take the moving averages; param -= lr m^ / (sqrt(v^) + eps).
+ * torch.optim.AdamW's update for one parameter (the formula: Backend.adamwStep in src/backend.ts);
+ * m and v start as zeros, shaped like param.
  */
 export function adamwStep(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, opts: AdamWStepOptions): void {
   const op = 'adamwStep';

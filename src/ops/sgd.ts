@@ -15,9 +15,8 @@ export interface SgdStepOptions {
 }
 
 /**
- * torch.optim.SGD's update for one parameter (dampening 0): g = grad + weightDecay param;
- * momentumBuffer = momentum momentumBuffer + g; param -= lr (nesterov ? g + momentum momentumBuffer
- * : momentumBuffer). momentumBuffer starts as zeros, shaped like param; with momentum 0 it is unused.
+ * torch.optim.SGD's update for one parameter (the formula: Backend.sgdStep in src/backend.ts).
+ * momentumBuffer starts as zeros, shaped like param; with momentum 0 it is unused.
  */
 export function sgdStep(param: Tensor, grad: Tensor, momentumBuffer: Tensor, opts: SgdStepOptions): void {
   const op = 'sgdStep';

@@ -2,7 +2,7 @@
 // written atomically after each epoch, from which a run resumes exactly. Nothing non-finite is
 // ever written: a diverged state stops the run and the previous checkpoint stays the good one.
 import { readFileBytes, readSafetensors, removeStaleTempFiles, writeFileAtomic, writeSafetensors } from '../io/index.js';
-import type { NamedTensor } from '../io/types.js';
+import type { FileTensor } from '../io/types.js';
 import type { RepVGG } from '../models/repvgg.js';
 import { loadStateDict, stateDict } from '../models/state-dict.js';
 import type { Optimizer } from './optimizer.js';
@@ -60,7 +60,7 @@ export function pathIn(outDir: string, name: string): string {
 }
 
 /** The first tensor of the state with a NaN or an infinity, and how many it holds. */
-function firstNonFinite(tensors: Map<string, NamedTensor>): { name: string; count: number } | null {
+function firstNonFinite(tensors: Map<string, FileTensor>): { name: string; count: number } | null {
   for (const [name, t] of tensors) {
     if (!(t.data instanceof Float32Array)) continue;
     let count = 0;
@@ -71,8 +71,8 @@ function firstNonFinite(tensors: Map<string, NamedTensor>): { name: string; coun
 }
 
 /** Model and optimizer state under one set of names (model.*, optimizer.*). */
-function stateOf(model: RepVGG, optimizer: Optimizer): Map<string, NamedTensor> {
-  const tensors = new Map<string, NamedTensor>();
+function stateOf(model: RepVGG, optimizer: Optimizer): Map<string, FileTensor> {
+  const tensors = new Map<string, FileTensor>();
   for (const [k, t] of stateDict(model)) tensors.set(`model.${k}`, t);
   for (const [k, t] of optimizer.stateDict()) tensors.set(`optimizer.${k}`, t);
   return tensors;
@@ -123,8 +123,8 @@ export async function tryResume(path: string, model: RepVGG, optimizer: Optimize
   }
   const changes = [...(meta.changes ?? []),
     ...changed.map((option) => ({ epoch: meta.epoch, option, was: then[option] ?? null, now: now[option] ?? null }))];
-  const modelDict = new Map<string, NamedTensor>();
-  const optDict = new Map<string, NamedTensor>();
+  const modelDict = new Map<string, FileTensor>();
+  const optDict = new Map<string, FileTensor>();
   for (const [k, t] of file.tensors) {
     if (k.startsWith('model.')) modelDict.set(k.slice(6), t);
     else if (k.startsWith('optimizer.')) optDict.set(k.slice(10), t);

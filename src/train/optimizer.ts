@@ -2,7 +2,7 @@
 // fused kernel per parameter. Weight decay follows the official RepVGG recipe: none on biases and
 // BN parameters of the conv branches ('bias' or 'bn' in the name), so conv and linear weights and
 // rbr_identity.weight are decayed.
-import type { NamedTensor } from '../io/types.js';
+import type { FileTensor } from '../io/types.js';
 import type { Parameter } from '../nn/module.js';
 import { adamwStep, sgdStep } from '../ops/index.js';
 import { Tensor } from '../tensor.js';
@@ -93,8 +93,8 @@ export class Optimizer {
 
   /** The optimizer state as named tensors (`<param>.momentum_buffer`, `<param>.exp_avg`,
    *  `<param>.exp_avg_sq`, PyTorch's names), for checkpoints. */
-  stateDict(): Map<string, NamedTensor> {
-    const out = new Map<string, NamedTensor>();
+  stateDict(): Map<string, FileTensor> {
+    const out = new Map<string, FileTensor>();
     for (const [name, s] of this.state) {
       const put = (key: string, t: Tensor | undefined) => {
         if (t) out.set(`${name}.${key}`, { dtype: 'float32', sourceDtype: 'float32', shape: [...t.shape], data: t.toFloat32Array() });
@@ -107,7 +107,7 @@ export class Optimizer {
   }
 
   /** Restores what stateDict() wrote (and the step count, kept by the caller in metadata). */
-  loadStateDict(dict: ReadonlyMap<string, NamedTensor>, steps: number): void {
+  loadStateDict(dict: ReadonlyMap<string, FileTensor>, steps: number): void {
     this.steps = steps;
     for (const [name, p] of this.params) {
       const keys = this.cfg.kind === 'sgd' ? ['momentum_buffer'] : ['exp_avg', 'exp_avg_sq'];

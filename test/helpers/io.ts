@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
-import type { NamedTensor } from '../../src/io/index.js';
+import type { FileTensor } from '../../src/io/index.js';
 import { crc32 } from '../../src/io/inflate.js';
 
 /** test/fixtures/io/ (this file runs from dist/test/helpers/). */
@@ -42,7 +42,7 @@ export function expectedValues(): Expected {
 }
 
 /** Exact comparison of a tensor read by us with the fixture's expected dtype, shape and values. */
-export function assertTensor(t: NamedTensor | undefined, e: { shape: number[]; values: (number | string)[] },
+export function assertTensor(t: FileTensor | undefined, e: { shape: number[]; values: (number | string)[] },
   inMemory: 'float32' | 'int64' | 'int32', what: string): void {
   assert.ok(t, `${what}: missing`);
   assert.is(t!.dtype, inMemory, `${what}: dtype`);

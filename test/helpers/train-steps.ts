@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import type { Backend } from '../../src/backend.js';
 import { readSafetensors } from '../../src/io/index.js';
-import type { NamedTensor } from '../../src/io/types.js';
+import type { FileTensor } from '../../src/io/types.js';
 import { RepVGG, type RepVGGConfig } from '../../src/models/repvgg.js';
 import { loadStateDict, stateDict } from '../../src/models/state-dict.js';
 import { softmaxCrossEntropy } from '../../src/ops/index.js';
@@ -45,7 +45,7 @@ interface Manifest {
 /** test/fixtures/train/train.safetensors (this file runs from dist/test/helpers/). */
 const FIXTURE = new URL('../../../test/fixtures/train/train.safetensors', import.meta.url);
 
-function loadFixture(): { tensors: Map<string, NamedTensor>; manifest: Manifest } {
+function loadFixture(): { tensors: Map<string, FileTensor>; manifest: Manifest } {
   if (!existsSync(FIXTURE)) {
     throw new Error(`training fixture missing: ${fileURLToPath(FIXTURE)}; regenerate with /usr/bin/python3 scripts/make-train-fixtures.py`);
   }
@@ -59,14 +59,14 @@ function loadFixture(): { tensors: Map<string, NamedTensor>; manifest: Manifest 
 const { tensors: FIX, manifest } = loadFixture();
 export const MANIFEST = manifest;
 
-export function withPrefix(prefix: string): Map<string, NamedTensor> {
-  const out = new Map<string, NamedTensor>();
+export function withPrefix(prefix: string): Map<string, FileTensor> {
+  const out = new Map<string, FileTensor>();
   for (const [k, t] of FIX) if (k.startsWith(prefix)) out.set(k.slice(prefix.length), t);
   if (out.size === 0) throw new Error(`train.safetensors has no tensors under "${prefix}"`);
   return out;
 }
 
-function fixtureTensor(name: string): NamedTensor {
+function fixtureTensor(name: string): FileTensor {
   const t = FIX.get(name);
   if (!t) throw new Error(`train.safetensors has no tensor "${name}"`);
   return t;
@@ -130,7 +130,7 @@ function ulp32(x: number): number {
  *   there ~2e-4, about one ulp per element); for SGD's larger steps it stays under 4e-5. A wrong
  *   decay grouping gives 3e-3 (SGD) and 0.2 (AdamW).
  */
-function stepErrors(model: RepVGG, ref: Map<string, NamedTensor>, before: Map<string, NamedTensor>, what: string,
+function stepErrors(model: RepVGG, ref: Map<string, FileTensor>, before: Map<string, FileTensor>, what: string,
   kind: string | null, roundings: number, worst: WorstErrors): StepErrors {
   const ours = stateDict(model);
   assert.equal([...ours.keys()].sort(), [...ref.keys()].sort(), `${what}: state dict keys`);

@@ -1,10 +1,8 @@
 // PyTorch's AdamW update (the formula is in backend.ts).
 import type { AdamWOptions } from '../../backend.js';
 
-/**
- * torch.optim.AdamW: p *= 1 - lr wd; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
- * p -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps).
- */
+/** Backend.adamwStep, element by element, in PyTorch's order of operations (the bias corrections
+ *  applied as lr / (1 - b1^t) and sqrt(v) / sqrt(1 - b2^t), as torch.optim.AdamW computes them). */
 export function adamwStep(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array,
   o: AdamWOptions): void {
   const { lr, beta1, beta2, eps, weightDecay, step } = o;

@@ -1,11 +1,7 @@
 // PyTorch's SGD update (the formula is in backend.ts).
 import type { SgdOptions } from '../../backend.js';
 
-/**
- * torch.optim.SGD with dampening 0 and a zero-initialised momentum buffer:
- * g = grad + wd p; buf = momentum buf + g; p -= lr (nesterov ? g + momentum buf : buf).
- * With momentum 0 the buffer is neither read nor written and p -= lr g.
- */
+/** Backend.sgdStep, element by element. With momentum 0 the buffer is neither read nor written. */
 export function sgdStep(param: Float32Array, grad: Float32Array, momentumBuf: Float32Array, o: SgdOptions): void {
   const { lr, momentum, weightDecay, nesterov } = o;
   for (let i = 0; i < param.length; i++) {

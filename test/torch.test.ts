@@ -2,7 +2,7 @@
 // (scripts/make-io-fixtures.py), and the errors for corrupt, truncated or foreign files.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { detectTensorFormat, readTorch, readTensorFile, type NamedTensor } from '../src/io/index.js';
+import { detectTensorFormat, readTorch, readTensorFile, type FileTensor } from '../src/io/index.js';
 import { ZipArchive } from '../src/io/zip.js';
 import { assertTensor, assertThrows, expectedValues, fixtureBytes, makeZip } from './helpers/io.js';
 
@@ -14,7 +14,7 @@ function inMemory(dtype: string): 'float32' | 'int64' | 'int32' {
   return dtype.startsWith('float') || dtype === 'bfloat16' ? 'float32' : dtype === 'int64' ? 'int64' : 'int32';
 }
 
-function assertStateDict(tensors: Map<string, NamedTensor>, what: string, names = expected.torch_sd_order): void {
+function assertStateDict(tensors: Map<string, FileTensor>, what: string, names = expected.torch_sd_order): void {
   assert.equal([...tensors.keys()], names, `${what}: names in state-dict order`);
   for (const name of names) {
     const e = expected.torch_sd[name];
