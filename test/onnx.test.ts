@@ -9,7 +9,7 @@ import { createBackend } from '../src/backends/create.js';
 import { createRepVGG, RepVGG } from '../src/models/repvgg.js';
 import { encodeOnnxModel, ONNX_OPSET } from '../src/io/index.js';
 import { exportOnnx } from '../src/models/onnx.js';
-import { conv2d, globalAvgPool, linear, relu, sigmoid, channelScale } from '../src/ops/index.js';
+import { addInPlace, batchNormEval, conv2d, globalAvgPool, linear, relu, sigmoid, channelScale } from '../src/ops/index.js';
 import { Tensor } from '../src/tensor.js';
 import { relErr, TOL_NETWORK } from './helpers/compare.js';
 import { randomInput, randomizeBatchNorms } from './helpers/models.js';
@@ -123,8 +123,14 @@ function runGraph(d: Decoded, backend: Tensor['backend'], x: Tensor): Float32Arr
       const a = n.attrs;
       const pads = a.get('pads')?.ints ?? [0, 0, 0, 0];
       assert.equal(pads.slice(0, 2), pads.slice(2), `${n.name}: symmetric pads`);
-      y = conv2d(get(n.inputs[0]), get(n.inputs[1]), get(n.inputs[2]),
+      y = conv2d(get(n.inputs[0]), get(n.inputs[1]), n.inputs[2] ? get(n.inputs[2]) : null,
         { stride: (a.get('strides')?.ints ?? [1, 1]) as [number, number], padding: pads.slice(0, 2) as [number, number], groups: a.get('group')?.i ?? 1 });
+    } else if (n.op === 'BatchNormalization') {
+      const [xin, weight, bias, runningMean, runningVar] = n.inputs.map(get);
+      y = batchNormEval(xin, { weight, bias, runningMean, runningVar }, { eps: n.attrs.get('epsilon')!.f });
+    } else if (n.op === 'Sum') {
+      y = Tensor.from(backend, get(n.inputs[0]).toFloat32Array(), get(n.inputs[0]).shape);
+      for (const other of n.inputs.slice(1)) addInPlace(y, get(other));
     } else if (n.op === 'Relu') y = relu(get(n.inputs[0]));
     else if (n.op === 'Sigmoid') y = sigmoid(get(n.inputs[0]));
     else if (n.op === 'GlobalAveragePool') {
@@ -210,6 +216,35 @@ test('small model with SE and groups: the decoded graph computes the model\'s lo
   model.switchToDeploy();
   const again = runGraph(decodeModel(exportOnnx(model)), backend, x);
   assert.ok(relErr(again, expected) <= TOL_NETWORK, 'deploy-form export vs model');
+  x.dispose();
+  model.dispose();
+});
+
+test('training form: three branches (Conv, BatchNormalization, Sum) named as the official training state dict, the same logits', async () => {
+  const backend = await createBackend('wasm-simd');
+  const model = new RepVGG(backend, {
+    numBlocks: [1, 2, 1, 1], widthMultiplier: [0.25, 0.25, 0.5, 0.5], overrideGroupsMap: { 2: 2 }, useSE: true, numClasses: 5, seed: 8,
+  });
+  randomizeBatchNorms(model, 3);
+  model.eval();
+  const x = Tensor.from(backend, randomInput([2, 3, 32, 32], 6), [2, 3, 32, 32]);
+  const ref = model.forward(x);
+  const expected = ref.toFloat32Array();
+  ref.dispose();
+  const d = decodeModel(exportOnnx(model, { form: 'train' }));
+  const names = [...d.inits.keys()];
+  for (const key of ['stage0.rbr_dense.conv.weight', 'stage0.rbr_1x1.bn.running_var', 'stage2.1.rbr_identity.weight', 'stage2.1.rbr_identity.running_mean']) {
+    assert.ok(names.includes(key), `initializer ${key}`);
+  }
+  assert.not.ok(names.some((k) => k.includes('rbr_reparam')), 'no fused kernels in the training form');
+  const sums = d.nodes.filter((n) => n.op === 'Sum');
+  assert.is(sums.length, model.blocks.length, 'one Sum per block');
+  assert.is(sums.find((n) => n.name === 'stage2.1.sum')!.inputs.length, 3, 'a block with the identity branch sums three');
+  assert.is(sums.find((n) => n.name === 'stage2.0.sum')!.inputs.length, 2, 'a strided block sums two');
+  const got = runGraph(d, backend, x);
+  assert.ok(relErr(got, expected) <= TOL_NETWORK, `training-form graph vs model: ${relErr(got, expected).toExponential(2)}`);
+  model.switchToDeploy();
+  assert.throws(() => exportOnnx(model, { form: 'train' }), /needs a training-form model/);
   x.dispose();
   model.dispose();
 });

@@ -3,6 +3,7 @@
 // Set REPVGG_DEBUG=1 to get stack traces.
 import { UsageError } from './args.js';
 import { runConvert } from './convert.js';
+import { runExport } from './export.js';
 import { runInfo } from './info.js';
 import { processIo, type Io } from './io.js';
 import { runPredict } from './predict.js';
@@ -12,6 +13,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[], io: Io) => Promi
   info: { run: runInfo, summary: 'parameters, MACs and memory of an architecture, per stage' },
   convert: { run: runConvert, summary: 'convert a training checkpoint to the deploy form (.safetensors)' },
   predict: { run: runPredict, summary: 'logits of an .npy image batch' },
+  export: { run: runExport, summary: 'a checkpoint as ONNX, safetensors or .pth, training or deploy form' },
   train: { run: runTrain, summary: 'train on mnist, CIFAR-10 or .npy data; checkpoints, resume, deploy evaluation' },
 };
 
@@ -29,6 +31,7 @@ export const MAIN_HELP = [
   '  repvgg info A0 --classes 10 --size 32 32',
   '  repvgg convert --arch A0 --in RepVGG-A0-train.pth --out RepVGG-A0-deploy.safetensors',
   '  repvgg predict --arch A0 --weights RepVGG-A0-deploy.safetensors --input x.npy --output logits.npy',
+  '  repvgg export --arch A0 --weights RepVGG-A0-train.pth --format onnx --form train --out A0-train.onnx',
   '  repvgg train --arch custom --blocks 1,2,2,1 --widths 0.5,0.5,0.5,1 --data mnist --epochs 8 --out runs/mnist',
 ].join('\n');
 

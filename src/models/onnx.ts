@@ -5,6 +5,7 @@
 // is not changed). D2se's SE blocks become GlobalAveragePool, Conv, Relu, Conv, Sigmoid, Mul.
 // The file format itself is written by src/io/onnx.ts.
 import { encodeOnnxModel, type OnnxDim, type OnnxGraph, type OnnxInitializer, type OnnxNode } from '../io/onnx.js';
+import type { BatchNorm2d, Conv2d } from '../nn/layers.js';
 import type { RepVGG } from './repvgg.js';
 
 export interface RepVGGOnnxOptions {
@@ -16,12 +17,17 @@ export interface RepVGGOnnxOptions {
   inputName?: string;
   /** default 'logits' */
   outputName?: string;
+  /** 'deploy' (default): one Conv with bias per block, the fused form (from either form of the
+   *  model). 'train': the three branches as trained (Conv, BatchNormalization, then Sum), named as
+   *  the official training state dict, for viewing both forms side by side (Netron); needs a
+   *  training-form model. */
+  form?: 'deploy' | 'train';
 }
 
 /**
- * The graph of a RepVGG network's deploy form: input [batch, inChannels, h, w] (NCHW, float32) ->
- * logits [batch, numClasses]. Initializers are named as the official deploy state dict
- * (`stage1.0.rbr_reparam.weight`, `linear.bias`, ...).
+ * The graph of a RepVGG network: input [batch, inChannels, h, w] (NCHW, float32) -> logits
+ * [batch, numClasses]. Initializers are named as the official state dict of the form exported
+ * (`stage1.0.rbr_reparam.weight` or `stage1.0.rbr_dense.conv.weight`, `linear.bias`, ...).
  */
 export function repvggOnnxGraph(model: RepVGG, opts: RepVGGOnnxOptions = {}): OnnxGraph {
   const inputName = opts.inputName ?? 'input';
@@ -30,24 +36,60 @@ export function repvggOnnxGraph(model: RepVGG, opts: RepVGGOnnxOptions = {}): On
   const [h, w]: OnnxDim[] = opts.inputSize ?? ['height', 'width'];
   const nodes: OnnxNode[] = [];
   const initializers: OnnxInitializer[] = [];
+  const form = opts.form ?? 'deploy';
+  if (form !== 'deploy' && form !== 'train') throw new TypeError(`onnx: form must be 'deploy' or 'train', got ${JSON.stringify(form)}`);
+  if (form === 'train' && model.deploy) {
+    throw new Error('onnx: form \'train\' needs a training-form model (this one is re-parameterized): export it with form \'deploy\'');
+  }
   let cur = inputName;
-  model.blocks.forEach((block, i) => {
-    const name = i === 0 ? 'stage0' : blockName(model, i);
-    const { inChannels: c, outChannels: k, stride, groups } = block.cfg;
-    const { kernel, bias } = block.getEquivalentKernelBias();
-    initializers.push({ name: `${name}.rbr_reparam.weight`, dims: [k, c / groups, 3, 3], data: kernel });
-    initializers.push({ name: `${name}.rbr_reparam.bias`, dims: [k], data: bias });
+  const convAttrs = (ks: number, pad: number, stride: number, groups: number) => [
+    { name: 'kernel_shape', type: 'ints' as const, value: [ks, ks] },
+    { name: 'pads', type: 'ints' as const, value: [pad, pad, pad, pad] },
+    { name: 'strides', type: 'ints' as const, value: [stride, stride] },
+    { name: 'dilations', type: 'ints' as const, value: [1, 1] },
+    { name: 'group', type: 'int' as const, value: groups },
+  ];
+  /** BatchNormalization (eval) of `input` with the BN's parameters, named `${prefix}.{weight,...}`. */
+  const batchNorm = (bn: BatchNorm2d, prefix: string, input: string, output: string) => {
+    const c = bn.numFeatures;
+    for (const [field, t] of [['weight', bn.weight.value], ['bias', bn.bias.value], ['running_mean', bn.runningMean], ['running_var', bn.runningVar]] as const) {
+      initializers.push({ name: `${prefix}.${field}`, dims: [c], data: t.toFloat32Array() });
+    }
     nodes.push({
-      opType: 'Conv', name: `${name}.rbr_reparam`, inputs: [cur, `${name}.rbr_reparam.weight`, `${name}.rbr_reparam.bias`],
-      outputs: [`${name}.conv`],
-      attributes: [
-        { name: 'kernel_shape', type: 'ints', value: [3, 3] },
-        { name: 'pads', type: 'ints', value: [1, 1, 1, 1] },
-        { name: 'strides', type: 'ints', value: [stride, stride] },
-        { name: 'dilations', type: 'ints', value: [1, 1] },
-        { name: 'group', type: 'int', value: groups },
-      ],
+      opType: 'BatchNormalization', name: prefix,
+      inputs: [input, `${prefix}.weight`, `${prefix}.bias`, `${prefix}.running_mean`, `${prefix}.running_var`],
+      outputs: [output], attributes: [{ name: 'epsilon', type: 'float', value: bn.eps }],
     });
+  };
+  model.blocks.forEach((block, i) => {
+    const name = model.blockNames[i];
+    const { inChannels: c, outChannels: k, stride, groups } = block.cfg;
+    if (form === 'deploy') {
+      const { kernel, bias } = block.getEquivalentKernelBias();
+      initializers.push({ name: `${name}.rbr_reparam.weight`, dims: [k, c / groups, 3, 3], data: kernel });
+      initializers.push({ name: `${name}.rbr_reparam.bias`, dims: [k], data: bias });
+      nodes.push({
+        opType: 'Conv', name: `${name}.rbr_reparam`, inputs: [cur, `${name}.rbr_reparam.weight`, `${name}.rbr_reparam.bias`],
+        outputs: [`${name}.conv`], attributes: convAttrs(3, 1, stride, groups),
+      });
+    } else {
+      // The three branches as trained: each conv's output goes through its BN, then all are summed.
+      const branches: string[] = [];
+      for (const [branch, seq, ks, pad] of [['rbr_dense', block.rbrDense!, 3, 1], ['rbr_1x1', block.rbr1x1!, 1, 0]] as const) {
+        const conv = seq.at(0) as Conv2d;
+        const p = `${name}.${branch}`;
+        initializers.push({ name: `${p}.conv.weight`, dims: [k, c / groups, ks, ks], data: conv.weight.value.toFloat32Array() });
+        nodes.push({ opType: 'Conv', name: `${p}.conv`, inputs: [cur, `${p}.conv.weight`], outputs: [`${p}.conv.out`],
+          attributes: convAttrs(ks, pad, stride, groups) });
+        batchNorm(seq.at(1) as BatchNorm2d, `${p}.bn`, `${p}.conv.out`, `${p}.out`);
+        branches.push(`${p}.out`);
+      }
+      if (block.rbrIdentity) {
+        batchNorm(block.rbrIdentity, `${name}.rbr_identity`, cur, `${name}.rbr_identity.out`);
+        branches.push(`${name}.rbr_identity.out`);
+      }
+      nodes.push({ opType: 'Sum', name: `${name}.sum`, inputs: branches, outputs: [`${name}.conv`] });
+    }
     let pre = `${name}.conv`;
     if (block.se) {
       const se = block.se;
@@ -86,18 +128,8 @@ export function repvggOnnxGraph(model: RepVGG, opts: RepVGGOnnxOptions = {}): On
     initializers,
     inputs: [{ name: inputName, shape: [batch, model.config.inChannels, h, w] }],
     outputs: [{ name: outputName, shape: [batch, classes] }],
-    docString: 'RepVGG deploy form exported by repvgg-wasm: input NCHW float32, output logits',
+    docString: `RepVGG ${form === 'deploy' ? 'deploy' : 'training'} form exported by repvgg-wasm: input NCHW float32, output logits`,
   };
-}
-
-function blockName(model: RepVGG, i: number): string {
-  // Blocks after stage0 are numbered within their stage, as the official names.
-  let idx = i - 1;
-  for (let s = 0; s < 4; s++) {
-    if (idx < model.config.numBlocks[s]) return `stage${s + 1}.${idx}`;
-    idx -= model.config.numBlocks[s];
-  }
-  throw new Error(`onnx: block ${i} is outside the model's ${model.blocks.length} blocks`);
 }
 
 /**

@@ -102,7 +102,7 @@ export class InferencePlan {
         }
         planned.push({
           block, weight, bias: Tensor.from(b, bias, [k]),
-          plan: { name: blockName(model, i), outShape: [batch, k, oh, ow], algorithm, groups, stride },
+          plan: { name: model.blockNames[i], outShape: [batch, k, oh, ow], algorithm, groups, stride },
         });
         largest = Math.max(largest, k * oh * ow);
         [c, h, w] = [k, oh, ow];
@@ -187,9 +187,4 @@ export class InferencePlan {
     for (const l of this.planned) { l.weight.dispose(); l.bias.dispose(); }
     for (const t of this.arena) t.dispose();
   }
-}
-
-function blockName(model: RepVGG, i: number): string {
-  const names = model.namedModules().filter(([, m]) => m === model.blocks[i]);
-  return names.length > 0 ? names[0][0] : `block${i}`;
 }

@@ -130,6 +130,8 @@ function checkConfig(cfg: RepVGGConfig): void {
 export class RepVGG extends Sequential {
   readonly config: Required<Omit<RepVGGConfig, 'overrideGroupsMap' | 'init'>> & { overrideGroupsMap: Record<number, number> };
   readonly blocks: RepVGGBlock[] = [];
+  /** The official dotted name of each block (stage0, stage1.0, ...), in order. */
+  readonly blockNames: string[] = [];
   readonly gap: GlobalAvgPoolFlatten;
   readonly linear: Linear;
 
@@ -145,6 +147,7 @@ export class RepVGG extends Sequential {
     // Blocks are made in plan order (the order the weights are drawn in), then grouped by stage.
     for (const p of plan) {
       this.blocks.push(new RepVGGBlock(backend, { ...p, useSE: this.config.useSE, deploy: this.config.deploy }, rng));
+      this.blockNames.push(p.name);
     }
     this.append(this.blocks[0], 'stage0');
     for (let s = 1; s <= 4; s++) {

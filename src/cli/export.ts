@@ -1,0 +1,77 @@
+// repvgg export --arch <arch> --weights <checkpoint> --format onnx|safetensors|pth --form train|deploy
+// --out <file>: a checkpoint in another format or form, as RepVGG tutorials do to view the two
+// forms side by side (Netron opens both ONNX graphs with the official names), or to take weights
+// back to PyTorch (the .pth loads with torch.load(weights_only=True) and load_state_dict(strict=True)).
+import { createBackend } from '../backends/create.js';
+import { formatBytes } from '../format.js';
+import { writeFileAtomic } from '../io/node.js';
+import { writeSafetensors } from '../io/safetensors.js';
+import { writeTorch } from '../io/torch-write.js';
+import { exportOnnx } from '../models/onnx.js';
+import { REPVGG_VARIANTS, repvggModelConvert } from '../models/repvgg.js';
+import { stateDict } from '../models/state-dict.js';
+import { archArg, formatHelp, getInt, getString, parseArgs, requireString, UsageError, type CommandSpec } from './args.js';
+import { CliError, classesOf, loadModel, readCheckpoint } from './checkpoint.js';
+import type { Io } from './io.js';
+
+const FORMATS = ['onnx', 'safetensors', 'pth'] as const;
+const FORMS = ['train', 'deploy'] as const;
+
+export const exportSpec: CommandSpec = {
+  command: 'repvgg export',
+  summary: 'Writes a checkpoint as ONNX (for Netron or other engines), safetensors or a PyTorch .pth, ' +
+    'in its training form (three branches per block) or its deploy form (one 3x3 conv per block).',
+  flags: [
+    { name: 'arch', type: 'string', valueName: 'ARCH', description: `architecture: ${Object.keys(REPVGG_VARIANTS).join(', ')} (or RepVGG-A0, ...)` },
+    { name: 'classes', type: 'int', min: 1, valueName: 'N', description: "number of classes (default: the checkpoint's linear.weight rows)" },
+    { name: 'weights', type: 'string', valueName: 'FILE', description: 'checkpoint: torch .pt/.pth or .safetensors, either form' },
+    { name: 'format', type: 'string', valueName: 'FMT', description: 'onnx, safetensors or pth' },
+    { name: 'form', type: 'string', valueName: 'FORM', description: 'deploy (default; a training checkpoint is fused first) or train' },
+    { name: 'batch', type: 'int', min: 1, valueName: 'N', description: 'onnx: a fixed batch size (default: dynamic)' },
+    { name: 'out', type: 'string', valueName: 'FILE', description: 'file to write (replaced atomically)' },
+  ],
+};
+
+export async function runExport(argv: readonly string[], io: Io): Promise<number> {
+  const args = parseArgs(argv, exportSpec);
+  if (args.help) {
+    io.out(formatHelp(exportSpec));
+    return 0;
+  }
+  const cmd = exportSpec.command;
+  if (args.positionals.length) throw new UsageError(`unexpected argument "${args.positionals[0]}" (${cmd} takes only options)`, cmd);
+  const arch = archArg(requireString(args, 'arch', cmd), cmd);
+  const weightsPath = requireString(args, 'weights', cmd);
+  const outPath = requireString(args, 'out', cmd);
+  const format = requireString(args, 'format', cmd) as (typeof FORMATS)[number];
+  if (!FORMATS.includes(format)) throw new UsageError(`--format must be ${FORMATS.join(', ')}, got "${format}"`, cmd);
+  const form = (getString(args, 'form') ?? 'deploy') as (typeof FORMS)[number];
+  if (!FORMS.includes(form)) throw new UsageError(`--form must be train or deploy, got "${form}"`, cmd);
+
+  const ck = await readCheckpoint(weightsPath);
+  for (const n of ck.notes) io.err(`note: ${n}`);
+  if (form === 'train' && ck.form === 'deploy') {
+    throw new CliError(`${weightsPath} is in deploy form: the training form (its BN statistics and separate branches) ` +
+      'cannot be recovered from fused kernels; export it with --form deploy');
+  }
+  const numClasses = classesOf(getInt(args, 'classes'), ck);
+  const backend = await createBackend('auto');
+  let model = loadModel(backend, arch, numClasses, ck);
+  try {
+    if (form === 'deploy' && !model.deploy) {
+      const fused = repvggModelConvert(model);
+      model.dispose();
+      model = fused;
+    }
+    model.eval();
+    const batch = getInt(args, 'batch');
+    const bytes = format === 'onnx' ? exportOnnx(model, { form, ...(batch ? { batch } : {}) })
+      : format === 'pth' ? writeTorch(stateDict(model))
+        : writeSafetensors(stateDict(model), { format: 'pt', arch: `RepVGG-${arch}`, form, num_classes: String(numClasses) });
+    await writeFileAtomic(outPath, bytes);
+    io.out(`wrote ${outPath}: ${format}, RepVGG-${arch} ${form} form, ${numClasses} classes, ${formatBytes(bytes.length)}`);
+  } finally {
+    model.dispose();
+  }
+  return 0;
+}
