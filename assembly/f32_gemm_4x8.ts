@@ -1,6 +1,7 @@
 // f32-gemm-4x8-wasmsimd: the micro-kernel every convolution runs on.
 //
-//   C[4 x 8] += A[4 x kc] * B[kc x 8]
+//   f32_gemm_4x8        C[4 x 8] += A[4 x kc] * B[kc x 8]
+//   f32_gemm_4x8_zero   C[4 x 8]  = A[4 x kc] * B[kc x 8]   (C is not read: accumulators start at 0)
 //
 // A is packed "4 rows interleaved": for each k, the 4 values A[0..3][k] (16 bytes).
 // B is packed "8 columns interleaved": for each k, the 8 values B[k][0..7] (32 bytes).
@@ -12,14 +13,30 @@ import { madd } from './util';
 // @ts-ignore: decorator
 @inline
 export function f32_gemm_4x8(kc: i32, a: usize, b: usize, c: usize, ldc: i32): void {
+  gemm4x8(kc, a, b, c, ldc, true);
+}
+
+// @ts-ignore: decorator
+@inline
+export function f32_gemm_4x8_zero(kc: i32, a: usize, b: usize, c: usize, ldc: i32): void {
+  gemm4x8(kc, a, b, c, ldc, false);
+}
+
+/** The loop of both: `accumulate` is a constant at each (inlined) call, so each gets its own code. */
+// @ts-ignore: decorator
+@inline
+function gemm4x8(kc: i32, a: usize, b: usize, c: usize, ldc: i32, accumulate: bool): void {
   const rs = <usize>ldc << 2;
   const c1 = c + rs;
   const c2 = c1 + rs;
   const c3 = c2 + rs;
-  let c0l = v128.load(c), c0h = v128.load(c, 16);
-  let c1l = v128.load(c1), c1h = v128.load(c1, 16);
-  let c2l = v128.load(c2), c2h = v128.load(c2, 16);
-  let c3l = v128.load(c3), c3h = v128.load(c3, 16);
+  let c0l = f32x4.splat(0), c0h = c0l, c1l = c0l, c1h = c0l, c2l = c0l, c2h = c0l, c3l = c0l, c3h = c0l;
+  if (accumulate) {
+    c0l = v128.load(c); c0h = v128.load(c, 16);
+    c1l = v128.load(c1); c1h = v128.load(c1, 16);
+    c2l = v128.load(c2); c2h = v128.load(c2, 16);
+    c3l = v128.load(c3); c3h = v128.load(c3, 16);
+  }
   // Loop on the B pointer alone: one induction variable fewer than a counter (V8 adds an
   // interrupt check to every back-edge, so the loop body's overhead is worth trimming).
   const end = b + (<usize>kc << 5);
@@ -72,9 +89,8 @@ export function gemmTile(kc: i32, a: usize, b: usize, c: usize, ldc: i32, rows: 
   }
 }
 
-/** Same as gemmTile but the 4x8 result is only written to the scratch tile `t` (zeroed first), for
- *  callers that scatter it themselves (col2im). */
+/** A B alone (C = 0 before) into the 4x8 scratch tile `t`, for callers that scatter it themselves
+ *  (col2im). */
 export function gemmTileToScratch(kc: i32, a: usize, b: usize, t: usize): void {
-  for (let i: usize = 0; i < 128; i += 16) v128.store(t + i, f32x4.splat(0));
-  f32_gemm_4x8(kc, a, b, t, 8);
+  f32_gemm_4x8_zero(kc, a, b, t, 8);
 }

@@ -1,5 +1,5 @@
 // Small helpers every kernel file uses: byte addresses of float32 elements, rounding, horizontal
-// sums and the 4x4 transpose. All inline, so they cost nothing at the call sites.
+// sums, the 4x4 transpose and the multiply-add. All inline, so they cost nothing at the call sites.
 
 /** Byte address of float element i of the array at p. */
 // @ts-ignore: decorator
@@ -25,19 +25,34 @@
   return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
 }
 
+/** Row j (tr0..tr3) of the transpose of the 4x4 matrix with rows a, b, c, e: its column j,
+ *  [a[j], b[j], c[j], e[j]]. */
+// @ts-ignore: decorator
+@inline export function tr0(a: v128, b: v128, c: v128, e: v128): v128 {
+  return v128.shuffle<f32>(v128.shuffle<f32>(a, b, 0, 4, 1, 5), v128.shuffle<f32>(c, e, 0, 4, 1, 5), 0, 1, 4, 5);
+}
+// @ts-ignore: decorator
+@inline export function tr1(a: v128, b: v128, c: v128, e: v128): v128 {
+  return v128.shuffle<f32>(v128.shuffle<f32>(a, b, 0, 4, 1, 5), v128.shuffle<f32>(c, e, 0, 4, 1, 5), 2, 3, 6, 7);
+}
+// @ts-ignore: decorator
+@inline export function tr2(a: v128, b: v128, c: v128, e: v128): v128 {
+  return v128.shuffle<f32>(v128.shuffle<f32>(a, b, 2, 6, 3, 7), v128.shuffle<f32>(c, e, 2, 6, 3, 7), 0, 1, 4, 5);
+}
+// @ts-ignore: decorator
+@inline export function tr3(a: v128, b: v128, c: v128, e: v128): v128 {
+  return v128.shuffle<f32>(v128.shuffle<f32>(a, b, 2, 6, 3, 7), v128.shuffle<f32>(c, e, 2, 6, 3, 7), 2, 3, 6, 7);
+}
+
 /** Stores the 4x4 transpose of rows a, b, c, e as four rows `rowBytes` apart
  *  (row u = a[u] b[u] c[u] e[u]). Weight packing (rows 16 bytes apart) and the weight-gradient
  *  gather (32 bytes apart) both use it. */
 // @ts-ignore: decorator
 @inline export function transposeStore4x4(d: usize, rowBytes: usize, a: v128, b: v128, c: v128, e: v128): void {
-  const t0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5);
-  const t1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
-  const t2 = v128.shuffle<f32>(c, e, 0, 4, 1, 5);
-  const t3 = v128.shuffle<f32>(c, e, 2, 6, 3, 7);
-  v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
-  v128.store(d + rowBytes, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
-  v128.store(d + 2 * rowBytes, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
-  v128.store(d + 3 * rowBytes, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+  v128.store(d, tr0(a, b, c, e));
+  v128.store(d + rowBytes, tr1(a, b, c, e));
+  v128.store(d + 2 * rowBytes, tr2(a, b, c, e));
+  v128.store(d + 3 * rowBytes, tr3(a, b, c, e));
 }
 
 /** a * b + c on four lanes: one fused multiply-add in the relaxed-SIMD build (rounded once, where

@@ -176,7 +176,7 @@ function log(r: Row): void {
 
 // ---- accuracy ----
 
-/** F(4,3) point sets by the m argument's set number (assembly/conv2d_winograd.ts, pointA/pointB). */
+/** F(4,3) point sets by the m argument's set number (assembly/conv2d_winograd_pack.ts, pointA/pointB). */
 const POINT_SETS: [number, string][] = [
   [5, '0, +-5/8, +-3/2 (default)'], [1, '0, +-1, +-2 (Lavin & Gray)'], [2, '0, +-1, +-1/2'],
   [3, '0, +-1/2, +-2'], [4, '0, +-2/3, +-3/2'],
