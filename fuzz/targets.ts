@@ -6,6 +6,8 @@ import { gunzipBounded } from '../src/data/files.js';
 import { cifar10FromBatches } from '../src/data/sources.js';
 import { idxSizeFromHeader, parseIdx } from '../src/data/formats.js';
 import { readNpy, readSafetensors, readTensorFile, readTorch, type FileTensor } from '../src/io/index.js';
+import { readPdparams } from '../src/io/pdparams.js';
+import { fromPaddle } from '../src/models/paddle.js';
 import type { SeedKind } from './mutate.js';
 
 export interface Target {
@@ -56,6 +58,10 @@ export const TARGETS: readonly Target[] = [
     name: 'any-tensor-file', kind: 'binary',
     seeds: [`${IO}torch_sd.pt`, `${IO}torch_legacy.pt`, `${IO}tiny.safetensors`, `${IO}f4.npy`],
     run: (b) => tensorBytes(readTensorFile(b).tensors.values()),
+  },
+  {
+    name: 'pdparams', kind: 'pickle', seeds: [`${SEEDS}tiny_p2.pdparams`, `${SEEDS}tiny_p4.pdparams`],
+    run: (b) => fromPaddle(readPdparams(b).tensors).size,
   },
   {
     name: 'cifar', kind: 'binary', seeds: [`${SEEDS}cifar_batch.bin`],

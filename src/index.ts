@@ -9,6 +9,7 @@ export { Tensor, checkShape, formatShape } from './tensor.js';
 export * from './ops/index.js';
 export * from './io/index.js';
 export { exportOnnx, repvggOnnxGraph } from './models/onnx.js';
+export { fromPaddle } from './models/paddle.js';
 export type { RepVGGOnnxOptions } from './models/onnx.js';
 export { summarize, formatSummary, archNameOf, MIN_INPUT_SIZE } from './models/summary.js';
 export type { ModelSummary, SummaryRow, SummaryOptions, PerForm, ActivationBytes } from './models/summary.js';

@@ -5,6 +5,7 @@ import { readFileBytes } from '../io/node.js';
 import { stripWrapperPrefixes } from '../io/prefixes.js';
 import type { FileTensor } from '../io/types.js';
 import { REPVGG_VARIANTS, RepVGG, planBlocks } from '../models/repvgg.js';
+import { fromPaddle } from '../models/paddle.js';
 import { StateDictError, detectForm, loadStateDict } from '../models/state-dict.js';
 
 /** A failure the user can fix (bad file, wrong architecture): printed as a message, exit code 1. */
@@ -46,7 +47,7 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
   const format = detectTensorFormat(bytes);
   if (format === 'npy') throw new CliError(`${path} is an .npy array, not a checkpoint (expected a torch .pt or a .safetensors file)`);
   if (format === null) {
-    throw new CliError(`${path} is not a checkpoint: neither a PyTorch file (.pt/.pth, zip or legacy) nor a safetensors file` +
+    throw new CliError(`${path} is not a checkpoint: neither a PyTorch file (.pt/.pth, zip or legacy), a Paddle .pdparams nor a safetensors file` +
       (bytes.length === 0 ? ' (the file is empty)' : ''));
   }
   let file;
@@ -55,7 +56,9 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
   } catch (e) {
     throw new CliError(`cannot read checkpoint ${path}: ${(e as Error).message}`);
   }
-  const { tensors, notes } = file;
+  const { notes } = file;
+  // A Paddle state dict: Paddle's names and layouts become PyTorch's, then it loads like any other.
+  const tensors = file.format === 'pdparams' ? fromPaddle(file.tensors, notes) : file.tensors;
   // The torch reader strips wrappers' prefixes itself; safetensors files get the same here.
   const stripped = stripWrapperPrefixes([...tensors], notes);
   tensors.clear();

@@ -58,7 +58,7 @@ export async function runConvert(argv: readonly string[], io: Io): Promise<numbe
     format: 'pt', arch: `RepVGG-${arch}`, form: 'deploy', num_classes: String(numClasses), converted_by: 'repvgg-wasm',
   });
   await writeFileAtomic(outPath, bytes);
-  const source = { torch: 'PyTorch zip', 'torch-legacy': 'PyTorch legacy', 'torch-legacy-tar': 'PyTorch legacy tar', safetensors: 'safetensors', npy: 'npy' }[ck.format];
+  const source = { torch: 'PyTorch zip', 'torch-legacy': 'PyTorch legacy', 'torch-legacy-tar': 'PyTorch legacy tar', safetensors: 'safetensors', npy: 'npy', pdparams: 'Paddle .pdparams' }[ck.format];
   say(`read      ${inPath}: ${source}, ${formatBytes(ck.bytes)}, ${ck.tensors.size} tensors, training form`);
   say(`model     RepVGG-${arch}, ${numClasses} classes`);
   say(`params    ${formatCount(before)} (training form) -> ${formatCount(after)} (deploy form)`);

@@ -4,6 +4,7 @@
 import { looksLikeNpy, readNpy } from './npy.js';
 import { looksLikeSafetensors, readSafetensors } from './safetensors.js';
 import { readTorch, torchFormatOf, type TorchReadOptions } from './torch.js';
+import { looksLikePickle, readPdparams } from './pdparams.js';
 import type { TensorFile } from './types.js';
 
 export type {
@@ -14,6 +15,8 @@ export type { TorchCheckpoint, TorchReadOptions } from './torch.js';
 export { readSafetensors, writeSafetensors } from './safetensors.js';
 export type { SafetensorsFile } from './safetensors.js';
 export { readNpy, writeNpy } from './npy.js';
+export { readPdparams } from './pdparams.js';
+export { writeTorch } from './torch-write.js';
 export { DEFAULT_LIMITS, ReadLimitError } from './limits.js';
 export type { ReadLimits } from './limits.js';
 export { encodeOnnxModel, ONNX_OPSET, ONNX_IR_VERSION } from './onnx.js';
@@ -21,7 +24,7 @@ export type {
   OnnxGraph, OnnxNode, OnnxInitializer, OnnxAttribute, OnnxAttributeValue, OnnxValueInfo, OnnxDim, OnnxModelInfo,
 } from './onnx.js';
 
-export type TensorFileFormat = 'torch' | 'torch-legacy' | 'torch-legacy-tar' | 'safetensors' | 'npy';
+export type TensorFileFormat = 'torch' | 'torch-legacy' | 'torch-legacy-tar' | 'safetensors' | 'npy' | 'pdparams';
 
 /** Recognizes a tensor file from its first bytes; null if none of ours. */
 export function detectTensorFormat(bytes: Uint8Array): TensorFileFormat | null {
@@ -31,11 +34,13 @@ export function detectTensorFormat(bytes: Uint8Array): TensorFileFormat | null {
   if (torch === 'legacy-tar') return 'torch-legacy-tar';
   if (looksLikeNpy(bytes)) return 'npy';
   if (looksLikeSafetensors(bytes)) return 'safetensors';
+  // A bare pickle that is not torch's legacy format (checked first): a Paddle state dict.
+  if (looksLikePickle(bytes)) return 'pdparams';
   return null;
 }
 
 /**
- * Reads named tensors from a torch checkpoint, a safetensors file or an .npy file (one tensor,
+ * Reads named tensors from a torch checkpoint, a Paddle .pdparams, a safetensors file or an .npy file (one tensor,
  * named `npyName`, default 'array'), whichever `bytes` is. The limits in `options` (ReadLimits)
  * apply to whichever format it is.
  */
@@ -53,9 +58,14 @@ export function readTensorFile(bytes: Uint8Array, options: TorchReadOptions & { 
     }
     case 'npy':
       return { format, tensors: new Map([[options.npyName ?? 'array', readNpy(bytes, options)]]), notes: [] };
+    case 'pdparams': {
+      // In Paddle's names and layouts: models/paddle.ts (fromPaddle) turns them into PyTorch's.
+      const { tensors, notes } = readPdparams(bytes, options);
+      return { format, tensors, notes };
+    }
     default:
       throw new Error('not a recognized tensor file: neither a PyTorch checkpoint (ZIP or legacy pickle), ' +
-        'a safetensors file nor an .npy file');
+        'a Paddle .pdparams, a safetensors file nor an .npy file');
   }
 }
 
