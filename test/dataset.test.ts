@@ -19,4 +19,25 @@ test('createDataset and subset validate', () => {
   assert.is(createDataset(base).classes, 4);
 });
 
+test('createDataset names a missing or mistyped field and what it got (never "undefined entries")', () => {
+  const base = { name: 'bad', shape: [2, 1, 2, 2] as const, pixels: new Uint8Array(8), labels: Int32Array.from([0, 1]), mean: [0], std: [1] };
+  type Init = Parameters<typeof createDataset>[0];
+  const without = (field: keyof Init): Init => Object.fromEntries(Object.entries(base).filter(([k]) => k !== field)) as unknown as Init;
+  const cases: [Init, RegExp][] = [
+    [without('labels'), /dataset "bad": labels must be an Int32Array of 2 entries \(one per image\), got nothing \(the field is missing\)/],
+    [{ ...base, labels: [0, 1] as unknown as Int32Array }, /labels must be an Int32Array of 2 entries .*got an Array of 2 entries/],
+    [{ ...base, labels: Int32Array.from([0]) }, /labels must be an Int32Array of 2 entries .*got an Int32Array of 1 entry/],
+    [{ ...base, labels: Float64Array.from([0, 1]) as unknown as Int32Array }, /got a Float64Array of 2 entries/],
+    [without('pixels'), /pixels must be a Uint8Array \(0\.\.255\) or a Float32Array, got nothing \(the field is missing\)/],
+    [without('shape'), /shape must be \[n, c, h, w\], got nothing/],
+    [{ ...base, shape: [2, 4] as unknown as Init['shape'] }, /shape must be \[n, c, h, w\], got an Array of 2 entries/],
+    [without('mean'), /mean must be an array \(one value per channel\), got nothing/],
+    [{ ...base, std: 1 as unknown as number[] }, /std must be an array .*got a number/],
+  ];
+  for (const [init, re] of cases) {
+    const e = throwsWith(() => createDataset(init), [re], Error, String(re));
+    assert.not.match(e.message, /undefined/, `no "undefined" in: ${e.message}`);
+  }
+});
+
 test.run();

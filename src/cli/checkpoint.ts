@@ -1,12 +1,15 @@
 // Reading checkpoints and building the model they fit, shared by `convert` and `predict`.
 import type { Backend } from '../backend.js';
 import { detectTensorFormat, readTensorFile, type TensorFileFormat } from '../io/index.js';
+import { ReadLimitError, type ReadLimits } from '../io/limits.js';
 import { readFileBytes } from '../io/node.js';
 import { stripWrapperPrefixes } from '../io/prefixes.js';
 import type { FileTensor } from '../io/types.js';
 import { REPVGG_VARIANTS, RepVGG, planBlocks } from '../models/repvgg.js';
 import { fromPaddle } from '../models/paddle.js';
 import { StateDictError, detectForm, loadStateDict } from '../models/state-dict.js';
+import type { CommandSpec } from './args.js';
+import { explainReadLimit } from './limit-flags.js';
 
 /** A failure the user can fix (bad file, wrong architecture): printed as a message, exit code 1. */
 export class CliError extends Error {
@@ -41,8 +44,14 @@ export interface Checkpoint {
   numClasses: number | null;
 }
 
-/** Reads a torch (.pt/.pth) or safetensors checkpoint holding a RepVGG state dict. */
-export async function readCheckpoint(path: string): Promise<Checkpoint> {
+/** Why a reader refused a file, for the command `spec`: a limit's message names the flag that raises it. */
+export function readError(e: unknown, spec: CommandSpec): string {
+  return e instanceof ReadLimitError ? explainReadLimit(e, spec) : (e as Error).message;
+}
+
+/** Reads a torch (.pt/.pth) or safetensors checkpoint holding a RepVGG state dict, within `limits`
+ *  (from the --max-* flags of `spec`, the command reading it). */
+export async function readCheckpoint(path: string, limits: ReadLimits, spec: CommandSpec): Promise<Checkpoint> {
   const bytes = await readInputFile(path, 'checkpoint');
   const format = detectTensorFormat(bytes);
   if (format === 'npy') throw new CliError(`${path} is an .npy array, not a checkpoint (expected a torch .pt or a .safetensors file)`);
@@ -52,9 +61,9 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
   }
   let file;
   try {
-    file = readTensorFile(bytes);
+    file = readTensorFile(bytes, limits);
   } catch (e) {
-    throw new CliError(`cannot read checkpoint ${path}: ${(e as Error).message}`);
+    throw new CliError(`cannot read checkpoint ${path}: ${readError(e, spec)}`);
   }
   const { notes } = file;
   // A Paddle state dict: Paddle's names and layouts become PyTorch's, then it loads like any other.

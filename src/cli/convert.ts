@@ -9,6 +9,7 @@ import { stateDict } from '../models/state-dict.js';
 import { formatBytes, formatCount } from '../format.js';
 import { archArg, formatHelp, getBool, getInt, parseArgs, requireString, type CommandSpec } from './args.js';
 import { CliError, classesOf, loadModel, readCheckpoint } from './checkpoint.js';
+import { CHECKPOINT_LIMIT_FLAGS, limitFlagSpecs, readLimitsOf } from './limit-flags.js';
 import type { Io } from './io.js';
 
 export const convertSpec: CommandSpec = {
@@ -22,7 +23,9 @@ export const convertSpec: CommandSpec = {
       "{'state_dict': ...} / {'model': ...}, 'module.' prefixes stripped) or .safetensors" },
     { name: 'out', type: 'string', valueName: 'FILE', description: 'deploy-form .safetensors to write (replaced atomically)' },
     { name: 'quiet', type: 'boolean', description: 'print nothing but errors' },
+    ...limitFlagSpecs(CHECKPOINT_LIMIT_FLAGS),
   ],
+  notes: ['Sizes take the suffixes K, M, G (powers of 1024: 600M, 2G); counts K, M (thousands, millions). See docs/SECURITY.md.'],
 };
 
 export async function runConvert(argv: readonly string[], io: Io): Promise<number> {
@@ -38,8 +41,9 @@ export async function runConvert(argv: readonly string[], io: Io): Promise<numbe
   const outPath = requireString(args, 'out', cmd);
   const quiet = getBool(args, 'quiet');
   const say = (s: string) => { if (!quiet) io.out(s); };
+  const limits = readLimitsOf(args, convertSpec);
 
-  const ck = await readCheckpoint(inPath);
+  const ck = await readCheckpoint(inPath, limits, convertSpec);
   for (const n of ck.notes) if (!quiet) io.err(`note: ${n}`);
   if (ck.form === 'deploy') {
     throw new CliError(`${inPath} is already in deploy form (its blocks hold rbr_reparam, not rbr_dense/rbr_1x1): ` +

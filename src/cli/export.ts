@@ -13,6 +13,7 @@ import { stateDict } from '../models/state-dict.js';
 import { archArg, formatHelp, getInt, getString, parseArgs, requireString, UsageError, type CommandSpec } from './args.js';
 import { CliError, classesOf, loadModel, readCheckpoint } from './checkpoint.js';
 import type { Io } from './io.js';
+import { CHECKPOINT_LIMIT_FLAGS, limitFlagSpecs, readLimitsOf } from './limit-flags.js';
 
 const FORMATS = ['onnx', 'safetensors', 'pth'] as const;
 const FORMS = ['train', 'deploy'] as const;
@@ -29,6 +30,7 @@ export const exportSpec: CommandSpec = {
     { name: 'form', type: 'string', valueName: 'FORM', description: 'deploy (default; a training checkpoint is fused first) or train' },
     { name: 'batch', type: 'int', min: 1, valueName: 'N', description: 'onnx: a fixed batch size (default: dynamic)' },
     { name: 'out', type: 'string', valueName: 'FILE', description: 'file to write (replaced atomically)' },
+    ...limitFlagSpecs(CHECKPOINT_LIMIT_FLAGS),
   ],
 };
 
@@ -48,7 +50,7 @@ export async function runExport(argv: readonly string[], io: Io): Promise<number
   const form = (getString(args, 'form') ?? 'deploy') as (typeof FORMS)[number];
   if (!FORMS.includes(form)) throw new UsageError(`--form must be train or deploy, got "${form}"`, cmd);
 
-  const ck = await readCheckpoint(weightsPath);
+  const ck = await readCheckpoint(weightsPath, readLimitsOf(args, exportSpec), exportSpec);
   for (const n of ck.notes) io.err(`note: ${n}`);
   if (form === 'train' && ck.form === 'deploy') {
     throw new CliError(`${weightsPath} is in deploy form: the training form (its BN statistics and separate branches) ` +

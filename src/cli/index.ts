@@ -1,20 +1,22 @@
 // The `repvgg` command: dispatches to the subcommands and turns every failure into a one-line
 // message on stderr and a non-zero exit code (2 for a bad command line, 1 for anything else).
 // Set REPVGG_DEBUG=1 to get stack traces.
-import { UsageError } from './args.js';
-import { runConvert } from './convert.js';
-import { runExport } from './export.js';
-import { runInfo } from './info.js';
+import { ReadLimitError } from '../io/limits.js';
+import { UsageError, type CommandSpec } from './args.js';
+import { convertSpec, runConvert } from './convert.js';
+import { exportSpec, runExport } from './export.js';
+import { infoSpec, runInfo } from './info.js';
 import { processIo, type Io } from './io.js';
-import { runPredict } from './predict.js';
-import { runTrain } from './train.js';
+import { explainReadLimit } from './limit-flags.js';
+import { predictSpec, runPredict } from './predict.js';
+import { runTrain, trainSpec } from './train.js';
 
-const COMMANDS: Record<string, { run: (argv: readonly string[], io: Io) => Promise<number>; summary: string }> = {
-  info: { run: runInfo, summary: 'parameters, MACs and memory of an architecture, per stage' },
-  convert: { run: runConvert, summary: 'convert a training checkpoint to the deploy form (.safetensors)' },
-  predict: { run: runPredict, summary: 'logits of an .npy image batch' },
-  export: { run: runExport, summary: 'a checkpoint as ONNX, safetensors or .pth, training or deploy form' },
-  train: { run: runTrain, summary: 'train on mnist, CIFAR-10 or .npy data; checkpoints, resume, deploy evaluation' },
+const COMMANDS: Record<string, { run: (argv: readonly string[], io: Io) => Promise<number>; spec: CommandSpec; summary: string }> = {
+  info: { run: runInfo, spec: infoSpec, summary: 'parameters, MACs and memory of an architecture, per stage' },
+  convert: { run: runConvert, spec: convertSpec, summary: 'convert a training checkpoint to the deploy form (.safetensors)' },
+  predict: { run: runPredict, spec: predictSpec, summary: 'logits of an .npy image batch' },
+  export: { run: runExport, spec: exportSpec, summary: 'a checkpoint as ONNX, safetensors or .pth, training or deploy form' },
+  train: { run: runTrain, spec: trainSpec, summary: 'train on mnist, CIFAR-10 or .npy data; checkpoints, resume, deploy evaluation' },
 };
 
 export const MAIN_HELP = [
@@ -64,7 +66,9 @@ export async function runCli(argv: readonly string[], io: Io = processIo, env: R
       if (debug) io.err(String(e.stack));
       return 2;
     }
-    const msg = e instanceof Error ? e.message : String(e);
+    // A reader's limit (train's data files, ...): advise the command's flag, not the library option.
+    const spec = first !== undefined && Object.hasOwn(COMMANDS, first) ? COMMANDS[first].spec : undefined;
+    const msg = e instanceof ReadLimitError ? explainReadLimit(e, spec) : e instanceof Error ? e.message : String(e);
     io.err(`repvgg: error: ${msg}`);
     if (debug && e instanceof Error) io.err(String(e.stack));
     return 1;

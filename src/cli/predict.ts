@@ -8,7 +8,8 @@ import { writeNpy } from '../io/npy.js';
 import { REPVGG_VARIANTS, repvggModelConvert } from '../models/repvgg.js';
 import { Tensor } from '../tensor.js';
 import { UsageError, archArg, formatHelp, getBool, getInt, getString, parseArgs, requireString, type CommandSpec } from './args.js';
-import { CliError, classesOf, loadModel, readCheckpoint, readInputFile } from './checkpoint.js';
+import { CliError, classesOf, loadModel, readCheckpoint, readError, readInputFile } from './checkpoint.js';
+import { CHECKPOINT_LIMIT_FLAGS, limitFlagSpecs, readLimitsOf } from './limit-flags.js';
 import type { Io } from './io.js';
 
 const BACKENDS: BackendKind[] = ['auto', 'wasm-simd', 'reference'];
@@ -29,8 +30,13 @@ export const predictSpec: CommandSpec = {
     { name: 'batch-size', type: 'int', min: 1, valueName: 'N', description: 'images per forward pass (default 16)' },
     { name: 'backend', type: 'string', valueName: 'KIND', description: 'auto (default), wasm-simd or reference' },
     { name: 'quiet', type: 'boolean', description: 'print nothing but errors' },
+    ...limitFlagSpecs(CHECKPOINT_LIMIT_FLAGS),
   ],
-  notes: ['Inputs are used as they are: normalize them (e.g. ImageNet mean/std) the way the model was trained.'],
+  notes: [
+    'Inputs are used as they are: normalize them (e.g. ImageNet mean/std) the way the model was trained.',
+    'The reader limits apply to the weights and (--max-tensor-bytes) to the input. Sizes take the suffixes',
+    'K, M, G (powers of 1024: 600M, 2G); counts K, M (thousands, millions). See docs/SECURITY.md.',
+  ],
 };
 
 /** Index and softmax probability of each row's largest logit (index -1 and probability NaN for a
@@ -61,14 +67,15 @@ export async function runPredict(argv: readonly string[], io: Io): Promise<numbe
   if (!BACKENDS.includes(backendKind)) throw new UsageError(`--backend must be one of ${BACKENDS.join(', ')}, got "${backendKind}"`, cmd);
   const batchSize = getInt(args, 'batch-size') ?? 16;
   const quiet = getBool(args, 'quiet');
+  const limits = readLimitsOf(args, predictSpec);
 
   // The input first: a wrong shape is reported before the (slower) model load.
   const raw = await readInputFile(inputPath, 'input');
   let x;
   try {
-    x = readNpy(raw);
+    x = readNpy(raw, limits);
   } catch (e) {
-    throw new CliError(`cannot read input ${inputPath}: ${(e as Error).message}`);
+    throw new CliError(`cannot read input ${inputPath}: ${readError(e, predictSpec)}`);
   }
   const shape = `[${x.shape.join(', ')}]`;
   if (x.dtype !== 'float32') {
@@ -83,7 +90,7 @@ export async function runPredict(argv: readonly string[], io: Io): Promise<numbe
   const [n, , h, w] = x.shape;
   if (n === 0 || h === 0 || w === 0) throw new CliError(`input ${inputPath} has shape ${shape}: it holds no images`);
 
-  const ck = await readCheckpoint(weightsPath);
+  const ck = await readCheckpoint(weightsPath, limits, predictSpec);
   if (!quiet) for (const note of ck.notes) io.err(`note: ${note}`);
   const numClasses = classesOf(getInt(args, 'classes'), ck);
   const backend = await createBackend(backendKind);

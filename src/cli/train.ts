@@ -8,6 +8,7 @@ import { REPVGG_VARIANTS, type RepVGGConfig } from '../models/repvgg.js';
 import { train, type EpochRecord, type TrainOptions } from '../train/train.js';
 import { UsageError, archArg, formatHelp, getBool, getInt, getString, parseArgs, requireString, type CommandSpec } from './args.js';
 import type { Io } from './io.js';
+import { limitFlagSpecs, readLimitsOf } from './limit-flags.js';
 
 export const trainSpec: CommandSpec = {
   command: 'repvgg train',
@@ -40,11 +41,13 @@ export const trainSpec: CommandSpec = {
     { name: 'resume', type: 'boolean', description: 'continue from DIR/checkpoint.safetensors if it exists' },
     { name: 'log-every', type: 'int', min: 1, valueName: 'N', description: 'when not on a terminal: a progress line every N steps (default 50)' },
     { name: 'backend', type: 'string', valueName: 'auto|wasm-simd|reference', description: 'default auto' },
+    ...limitFlagSpecs(['max-decompressed-bytes']),
   ],
   notes: [
     'Examples:',
     '  repvgg train --arch custom --blocks 1,2,2,1 --widths 0.5,0.5,0.5,1 --data mnist --epochs 8 --out runs/mnist',
     '  repvgg train --arch A0 --data cifar10:./cifar-10-batches-bin --epochs 30 --batch-size 128 --out runs/cifar',
+    '--max-decompressed-bytes takes the suffixes K, M, G (powers of 1024), e.g. 1G for EMNIST\'s gzipped images (docs/SECURITY.md).',
   ],
 };
 
@@ -122,7 +125,8 @@ export async function runTrain(argv: readonly string[], io: Io, tty = process.st
   const backendKind = (getString(args, 'backend') ?? 'auto') as 'auto' | 'wasm-simd' | 'reference';
   if (!['auto', 'wasm-simd', 'reference'].includes(backendKind)) throw new UsageError(`--backend must be auto, wasm-simd or reference, got "${backendKind}"`, trainSpec.command);
 
-  const data = await loadSource(dataSpec, { limit: getInt(args, 'limit') });
+  const { maxDecompressedBytes } = readLimitsOf(args, trainSpec);
+  const data = await loadSource(dataSpec, { limit: getInt(args, 'limit'), maxDecompressedBytes });
   const classes = getInt(args, 'classes') ?? data.train.classes;
   if (classes < data.train.classes) {
     throw new UsageError(`--classes ${classes} is fewer than the ${data.train.classes} classes the data holds`, trainSpec.command);

@@ -50,9 +50,29 @@ export interface ImageDatasetInit {
   classNames?: readonly string[];
 }
 
+/** What a value is, for a message about a field that is not what it should be: "missing" rather
+ *  than "undefined", and the type and length of an array of the wrong kind. */
+function describeValue(v: unknown): string {
+  if (v === undefined) return 'nothing (the field is missing)';
+  if (v === null) return 'null';
+  if (ArrayBuffer.isView(v) || Array.isArray(v)) {
+    const kind = v.constructor.name;
+    const length = (v as ArrayLike<unknown>).length;
+    return `${/^[AEIOU]/.test(kind) ? 'an' : 'a'} ${kind} of ${length} ${length === 1 ? 'entry' : 'entries'}`;
+  }
+  return `a ${typeof v}`;
+}
+
 /** Builds an ImageDataset after checking sizes, labels and constants; frozen, arrays not copied. */
 export function createDataset(init: ImageDatasetInit): ImageDataset {
   const where = `dataset ${JSON.stringify(init.name)}`;
+  // The fields read below without a check of their own: a missing one is named, not a TypeError.
+  if (!Array.isArray(init.shape) || init.shape.length !== 4) {
+    throw new Error(`${where}: shape must be [n, c, h, w], got ${describeValue(init.shape)}`);
+  }
+  for (const field of ['mean', 'std'] as const) {
+    if (!Array.isArray(init[field])) throw new Error(`${where}: ${field} must be an array (one value per channel), got ${describeValue(init[field])}`);
+  }
   const [n, c, h, w] = init.shape;
   for (const [d, what] of [[n, 'n'], [c, 'c'], [h, 'h'], [w, 'w']] as const) {
     if (!Number.isSafeInteger(d) || d < (what === 'n' ? 0 : 1)) {
@@ -60,14 +80,14 @@ export function createDataset(init: ImageDatasetInit): ImageDataset {
     }
   }
   if (!(init.pixels instanceof Uint8Array || init.pixels instanceof Float32Array)) {
-    throw new Error(`${where}: pixels must be a Uint8Array (0..255) or a Float32Array`);
+    throw new Error(`${where}: pixels must be a Uint8Array (0..255) or a Float32Array, got ${describeValue(init.pixels)}`);
   }
   if (init.pixels.length !== n * c * h * w) {
     throw new Error(`${where}: ${init.pixels.length} pixel values for shape [${n}, ${c}, ${h}, ${w}] ` +
       `(needs ${n * c * h * w})`);
   }
   if (!(init.labels instanceof Int32Array) || init.labels.length !== n) {
-    throw new Error(`${where}: labels must be an Int32Array of ${n} entries, got ${init.labels?.length} entries`);
+    throw new Error(`${where}: labels must be an Int32Array of ${n} entries (one per image), got ${describeValue(init.labels)}`);
   }
   let max = -1;
   for (let i = 0; i < n; i++) {

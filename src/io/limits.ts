@@ -67,9 +67,21 @@ const COUNT_LIMITS = new Set<keyof ReadLimits>([
 
 /** A limit was exceeded. `limit` is the option that raises it. */
 export class ReadLimitError extends Error {
-  constructor(readonly limit: keyof ReadLimits, message: string) {
+  /**
+   * `reason`: the message without its advice (what was read, what it needed, the limit), so that
+   * a caller with other names for the options (the command line's --max-* flags) can give its own;
+   * `max`: the limit in force; `enough`: a value that would have been enough, when known.
+   */
+  readonly reason: string;
+  readonly max?: number;
+  readonly enough?: number;
+
+  constructor(readonly limit: keyof ReadLimits, message: string, detail: { reason?: string; max?: number; enough?: number } = {}) {
     super(message);
     this.name = 'ReadLimitError';
+    this.reason = detail.reason ?? message;
+    this.max = detail.max;
+    this.enough = detail.enough;
   }
 }
 
@@ -86,10 +98,11 @@ export function formatBytes(n: number): string {
  */
 export function exceeded(limit: keyof ReadLimits, what: string, detail: string, max: number, needed?: number): never {
   const shown = COUNT_LIMITS.has(limit) ? String(max) : formatBytes(max);
-  const raise = needed !== undefined && Number.isFinite(needed) ? `{ ${limit}: ${Math.ceil(needed)} }`
-    : `${limit} (larger than ${max})`;
-  throw new ReadLimitError(limit, `${what}: ${detail}, over the ${limit} limit of ${shown}; ` +
-    `if you trust this file, pass the option ${raise} to raise it`);
+  const enough = needed !== undefined && Number.isFinite(needed) ? Math.ceil(needed) : undefined;
+  const raise = enough !== undefined ? `{ ${limit}: ${enough} }` : `${limit} (larger than ${max})`;
+  const reason = `${what}: ${detail}, over the ${limit} limit of ${shown}`;
+  throw new ReadLimitError(limit, `${reason}; if you trust this file, pass the option ${raise} to raise it`,
+    { reason, max, enough });
 }
 
 function checkOption(v: unknown, name: keyof ReadLimits, max = Infinity): void {

@@ -30,12 +30,26 @@ export async function writeFileAtomic(path: string | URL, bytes: Uint8Array): Pr
     throw e;
   }
   await fh.close();
+  await testPauseBeforeRename(tmp, target);
   try {
     await rename(tmp, target);
   } catch (e) {
     await unlink(tmp).catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * For tests only: with REPVGG_TEST_RENAME_PAUSE_MS=<ms> set, every atomic write says on stderr that
+ * its temporary file is complete and flushed, then waits that long before the rename. The window
+ * between the two is otherwise microseconds wide; test/train-kill.test.ts kills a training run
+ * inside it every time instead of by luck. Unset (always, outside that test), this does nothing.
+ */
+async function testPauseBeforeRename(tmp: string, target: string): Promise<void> {
+  const ms = Number(process.env.REPVGG_TEST_RENAME_PAUSE_MS);
+  if (!(ms > 0)) return;
+  process.stderr.write(`test pause: ${tmp} written, renaming to ${target} in ${ms} ms\n`);
+  await new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Creates a folder and its parents if missing. */
