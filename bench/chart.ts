@@ -75,7 +75,7 @@ function panelSvg(p: Panel, x0: number): string {
 
 function formSeries(sec: Section, prefix: string, dash: string, marker: 'circle' | 'square'): Series[] {
   return (['multi', 'fused'] as const).map((f, i) => ({
-    label: `${prefix}${i === 0 ? 'multi-branch' : sec.formNames[1]}`, color: COLORS[f], dash: f === 'multi' ? (dash || '6 3') : dash, marker,
+    label: `${prefix}${sec.chartLabels?.[i] ?? (i === 0 ? 'multi-branch' : sec.formNames[1])}`, color: COLORS[f], dash: f === 'multi' ? (dash || '6 3') : dash, marker,
     points: sec.rows.filter((r) => r[f].time).map((r) => [r.batch, r[f].time!.median / r.batch] as [number, number]),
   }));
 }

@@ -13,14 +13,16 @@ import { WASM32_MAX_BYTES } from '../src/backends/wasm/allocator.js';
 export { WASM32_MAX_BYTES };
 
 export class PeakTracker {
-  /** bytes: the largest peak above the live bytes at the start of a call */
+  /** bytes: the largest peak above the live bytes at the start of a call (plus `held`) */
   peak = 0;
-  constructor(private readonly wasm: WasmBackend) {}
+  /** `held`: bytes the measured code allocated before the call and uses in it, counted as its own
+   *  (an InferencePlan's two activation buffers, made with the plan). */
+  constructor(private readonly wasm: WasmBackend, private readonly held = 0) {}
 
   /** `fn`, measured: every call updates `peak`. The counters cost two JS calls: nothing next to a forward. */
   wrap(fn: () => void): () => void {
     return () => {
-      const base = this.wasm.liveBytes();
+      const base = this.wasm.liveBytes() - this.held;
       this.wasm.resetPeakLiveBytes();
       fn();
       this.peak = Math.max(this.peak, this.wasm.peakLiveBytes() - base);

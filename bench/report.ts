@@ -38,7 +38,7 @@ export function sectionMarkdown(s: Section): string {
     `### ${s.title}`,
     '',
     s.description,
-    `"${a}" is the multi-branch form${s.training ? ', "plain" the deploy structure trained as it is' : ', "fused" the deploy form'}. ` +
+    (s.formsNote ? `${s.formsNote} ` : `"${a}" is the multi-branch form${s.training ? ', "plain" the deploy structure trained as it is' : ', "fused" the deploy form'}. `) +
       `Weights${s.training ? ' (+ momentum buffers)' : ''}: ${a} ${mib(s.weightBytes.multi)} MiB, ${b} ${mib(s.weightBytes.fused)} MiB. ` +
       `"${s.training ? 'step' : 'act'} MiB": peak live bytes of one ${s.training ? 'step' : 'forward'} above its weights and input.`,
     '',
@@ -57,12 +57,28 @@ export function headlines(sections: Section[]): string[] {
     const last = done[done.length - 1];
     const at = (r: CompareRow) => `x${r.ratio!.toFixed(2)} at batch ${r.batch}`;
     const act = last.multi.activationBytes / Math.max(1, last.fused.activationBytes);
-    const name = s.training ? `${s.title}: multi-branch step / plain step` : `${s.title}: multi-branch / fused time`;
+    const name = `${s.title}: ${s.ratioName ?? (s.training ? 'multi-branch step / plain step' : 'multi-branch / fused time')}`;
     lines.push(`${name} ${at(first)}${last !== first ? `, ${at(last)}` : ''}; ` +
       `${s.training ? 'step memory' : 'activation memory'} ${act.toFixed(2)}x at batch ${last.batch} ` +
       `(${mib(last.multi.activationBytes)} vs ${mib(last.fused.activationBytes)} MiB)`);
   }
   return lines;
+}
+
+/**
+ * The memory claim of re-parameterization, from the model rows: per model and batch, the peak live
+ * activation bytes of one multi-branch forward against the planned fused one (which holds its
+ * two activation buffers throughout, plus conv scratch).
+ */
+export function activationTable(sections: Section[]): string | null {
+  const rows = sections.filter((s) => !s.training && s.rows.some((r) => r.fused.plannedBytes !== undefined) && s.formNames[0] === 'multi')
+    .flatMap((s) => s.rows.filter((r) => r.multi.time && r.fused.time).map((r) => [
+      s.title.split(',')[0], String(r.batch), mib(r.multi.activationBytes), mib(r.fused.activationBytes),
+      r.fused.plannedBytes === undefined ? '-' : mib(r.fused.plannedBytes),
+      `${(r.multi.activationBytes / Math.max(1, r.fused.activationBytes)).toFixed(2)}x`,
+    ]));
+  if (rows.length === 0) return null;
+  return formatTable(['model', 'batch', 'multi-branch act MiB', 'fused (planned) act MiB', 'of which the plan\'s two buffers', 'multi / fused'], rows);
 }
 
 /** `npm run bench` leaves the peers section (written by `npm run bench:peers`) as it was. */

@@ -13,6 +13,8 @@ export interface FormResult {
   activationBytes: number;
   /** "does not fit: ..." when the form was not run */
   skipped?: string;
+  /** a planned form (InferencePlan): its two activation buffers, included in activationBytes */
+  plannedBytes?: number;
 }
 
 export interface CompareRow {
@@ -39,6 +41,12 @@ export interface Section {
   formNames: [string, string];
   /** training rows: the flops factor and unit differ; true shows "step" wording */
   training?: boolean;
+  /** what the two forms are, one sentence for the Markdown (default: multi-branch vs fused) */
+  formsNote?: string;
+  /** the headline's words for the ratio (default "multi-branch / fused time") */
+  ratioName?: string;
+  /** the chart's legend names of the two forms (default "multi-branch" and formNames[1]) */
+  chartLabels?: [string, string];
 }
 
 export function imagesPerSecond(f: FormResult, batch: number): number | null {

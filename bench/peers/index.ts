@@ -7,6 +7,15 @@
 // Every peer is timed interleaved with this engine (A B B A), and the ratio quoted is
 // peer time / repvgg-wasm time (above 1: repvgg-wasm is faster).
 //
+// Our side is this library's best path for a deployed model: the planned fused model
+// (InferencePlan, one per batch size: weights packed once, conv + bias + ReLU in one pass, conv
+// algorithm 'auto', i.e. Winograd on the 3x3 stride-1 convs). The deploy model's own forward with
+// every conv direct (what this comparison measured before the plan and Winograd existed) is timed
+// against the plan as well, as a reference row.
+//
+// --ours-only times only our two paths (no peers installed, nothing written): a smoke test of this
+// file that needs no network.
+//
 // The peers live in bench/peers/package.json, installed here on demand (never by the library's
 // install or CI), with --ignore-scripts: onnxruntime-node's install script downloads from a host
 // this machine may not reach, and its CPU binary is inside the npm package anyway.
@@ -16,6 +25,7 @@ import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportOnnx } from '../../src/models/onnx.js';
+import { InferencePlan } from '../../src/models/plan.js';
 import { createRepVGG, repvggModelConvert, type RepVGG } from '../../src/models/repvgg.js';
 import { Tensor } from '../../src/tensor.js';
 import { PEERS_BEGIN, PEERS_END, replacePeers } from '../report.js';
@@ -35,9 +45,11 @@ const CLASSES = 1000;
 const TOL = 1e-4;
 
 const quick = process.argv.includes('--quick');
+const oursOnly = process.argv.includes('--ours-only');
 if (process.argv.includes('--help')) {
-  console.log('usage: npm run bench:peers [-- --quick]\n  installs bench/peers/ on first use, then times A0 (fused) in ' +
-    'onnxruntime-web, TensorFlow.js (wasm) and onnxruntime-node against repvgg-wasm, batch 1 and 8');
+  console.log('usage: npm run bench:peers [-- --quick] [--ours-only]\n  installs bench/peers/ on first use, then times A0 (fused) in ' +
+    'onnxruntime-web, TensorFlow.js (wasm) and onnxruntime-node against repvgg-wasm (planned), batch 1 and 8\n' +
+    '  --ours-only  only repvgg-wasm\'s planned and unplanned-direct paths: no install, nothing written');
   process.exit(0);
 }
 
@@ -164,7 +176,7 @@ async function tfjsWasm(req: NodeJS.Require, model: RepVGG): Promise<Engine> {
 }
 
 async function main(): Promise<void> {
-  const req = ensureInstalled();
+  const req = oursOnly ? null : ensureInstalled();
   const started = performance.now();
   console.log(`npm run bench:peers: ${machineLine()}`);
   const backend = await wasmBackend();
@@ -173,36 +185,52 @@ async function main(): Promise<void> {
   multi.eval();
   const fused = repvggModelConvert(multi).eval();
   multi.dispose();
-  const onnx = exportOnnx(fused);
-  const onnxPath = new URL('repvgg-a0.onnx', PEERS_DIR);
-  writeFileSync(onnxPath, onnx);
-  console.log(`exported the fused A0 to bench/peers/repvgg-a0.onnx (${(onnx.length / 2 ** 20).toFixed(1)} MiB, opset 13)`);
 
   const engines: Engine[] = [];
-  // onnxruntime-node first: see onnxruntimeNode.
-  for (const [name, make] of [
-    ['onnxruntime-node', () => onnxruntimeNode(req, onnx)],
-    ['onnxruntime-web', () => onnxruntimeWeb(req, onnx)],
-    ['TensorFlow.js wasm', () => tfjsWasm(req, fused)],
-  ] as const) {
-    try {
-      engines.push(await make());
-    } catch (e) {
-      console.error(`${name}: could not be set up: ${(e as Error).message}`);
+  if (req) {
+    const onnx = exportOnnx(fused);
+    const onnxPath = new URL('repvgg-a0.onnx', PEERS_DIR);
+    writeFileSync(onnxPath, onnx);
+    console.log(`exported the fused A0 to bench/peers/repvgg-a0.onnx (${(onnx.length / 2 ** 20).toFixed(1)} MiB, opset 13)`);
+    // onnxruntime-node first: see onnxruntimeNode.
+    for (const [name, make] of [
+      ['onnxruntime-node', () => onnxruntimeNode(req, onnx)],
+      ['onnxruntime-web', () => onnxruntimeWeb(req, onnx)],
+      ['TensorFlow.js wasm', () => tfjsWasm(req, fused)],
+    ] as const) {
+      try {
+        engines.push(await make());
+      } catch (e) {
+        console.error(`${name}: could not be set up: ${(e as Error).message}`);
+      }
     }
   }
 
   const timingOpts = quick ? { maxTime: 0.3, minSamples: 3, manualSamples: 3 } : { maxTime: 1, minSamples: 6, manualSamples: 6 };
-  interface Row { batch: number; engine: Engine; t: PairTiming; err: number }
+  interface Row { batch: number; engine: Pick<Engine, 'name'>; t: PairTiming; err: number }
   const rows: Row[] = [];
   const oursByBatch = new Map<number, number[]>();
+  const UNPLANNED = { name: 'repvgg-wasm, deploy model unplanned, direct convs (reference)' };
   for (const n of BATCHES) {
     const data = fillRandom(new Float32Array(n * 3 * SIZE * SIZE), 1000 + n);
     const x = Tensor.from(backend, data, [n, 3, SIZE, SIZE]);
-    const ours = async () => { const y = fused.forward(x); y.toFloat32Array(); y.dispose(); };
-    const yOurs = fused.forward(x);
+    const plan = InferencePlan.create(fused, { batch: n, inputSize: [SIZE, SIZE] });
+    const ours = async () => { const y = plan.run(x); y.toFloat32Array(); y.dispose(); };
+    const yOurs = plan.run(x);
     const ref = yOurs.toFloat32Array();
     yOurs.dispose();
+    // The reference row: the deploy model's own forward, every conv direct, against the plan.
+    fused.convAlgorithm = 'direct';
+    const unplanned = async () => { const y = fused.forward(x); y.toFloat32Array(); y.dispose(); };
+    const yDirect = fused.forward(x);
+    const errDirect = relErr(yDirect.toFloat32Array(), ref);
+    yDirect.dispose();
+    if (!(errDirect <= TOL)) throw new Error(`batch ${n}: the unplanned direct forward differs from the plan by ${errDirect.toExponential(2)}`);
+    const td = await timePairAsync(`unplanned n=${n}`, unplanned, ours, timingOpts);
+    rows.push({ batch: n, engine: UNPLANNED, t: td, err: errDirect });
+    oursByBatch.set(n, [...td.b.samples]);
+    console.log(`  batch ${n} ${'repvgg-wasm unplanned direct'.padEnd(28)} ${td.a.median.toFixed(1).padStart(8)} ms   planned ${td.b.median.toFixed(1).padStart(8)} ms   ` +
+      `unplanned/planned x${td.ratio.toFixed(2)}   logits rel. err ${errDirect.toExponential(1)} (${td.method})`);
     for (const e of engines) {
       const err = relErr(await e.run(data, n), ref);
       if (!(err <= TOL)) {
@@ -215,6 +243,7 @@ async function main(): Promise<void> {
       console.log(`  batch ${n} ${e.name.padEnd(20)} ${t.a.median.toFixed(1).padStart(8)} ms   repvgg-wasm ${t.b.median.toFixed(1).padStart(8)} ms   ` +
         `peer/ours x${t.ratio.toFixed(2)}   logits rel. err ${err.toExponential(1)} (${t.method})`);
     }
+    plan.dispose();
     x.dispose();
   }
 
@@ -224,7 +253,7 @@ async function main(): Promise<void> {
     [
       ...BATCHES.flatMap((n) => {
         const ours = oursByBatch.get(n);
-        const head = ours ? [[String(n), 'repvgg-wasm (this engine, fused)', `${fmt(median(ours))}`, (n / median(ours) * 1000).toFixed(1), '-', '1', '-']] : [];
+        const head = ours ? [[String(n), 'repvgg-wasm (this engine, planned fused model)', `${fmt(median(ours))}`, (n / median(ours) * 1000).toFixed(1), '-', '1', '-']] : [];
         return [...head, ...rows.filter((r) => r.batch === n).map((r) => [
           String(n), r.engine.name, `${fmt(r.t.a.median)} (${fmt(r.t.a.p10)}-${fmt(r.t.a.p90)})`, (n / r.t.a.median * 1000).toFixed(1),
           fmt(r.t.b.median), `x${r.t.ratio.toFixed(2)}`, r.err.toExponential(1),
@@ -245,13 +274,19 @@ async function main(): Promise<void> {
       '"peer / repvgg-wasm time" above 1 means repvgg-wasm is faster. The repvgg-wasm line pools its samples of all pairs.',
     '',
     ...engines.map((e) => `- ${e.name}: ${e.detail}`),
-    '- repvgg-wasm: wasm-simd backend, 1 thread',
+    `- repvgg-wasm: wasm-simd backend (${backend.isa} build), 1 thread; the planned deploy model (InferencePlan, one per ` +
+      'batch size: weights packed once, conv + bias + ReLU in one pass, conv algorithm auto: Winograd F(4,3) on the 3x3 ' +
+      'stride-1 convs, direct on the stride-2 ones)',
+    '- repvgg-wasm unplanned, direct (reference row): the deploy model\'s own forward with every conv on the direct ' +
+      'path, timed against the plan (its ratio is unplanned / planned time). A peer against that path: ' +
+      '(peer / planned) / (unplanned / planned).',
     '',
     table,
     '',
     PEERS_END,
   ].join('\n');
   console.log(`\n${table}`);
+  if (oursOnly) return;
   const resultsUrl = new URL('../results.md', PEERS_DIR);
   const old = existsSync(resultsUrl) ? readFileSync(resultsUrl, 'utf8') : '# Benchmark results\n';
   writeFileSync(resultsUrl, replacePeers(old, md));

@@ -5,7 +5,7 @@ import { ReadLimitError, type ReadLimits } from '../io/limits.js';
 import { readFileBytes } from '../io/node.js';
 import { stripWrapperPrefixes } from '../io/prefixes.js';
 import type { FileTensor } from '../io/types.js';
-import { REPVGG_VARIANTS, RepVGG, planBlocks } from '../models/repvgg.js';
+import { REPVGG_VARIANTS, RepVGG, planBlocks, type RepVGGConfig } from '../models/repvgg.js';
 import { fromPaddle } from '../models/paddle.js';
 import { StateDictError, detectForm, loadStateDict } from '../models/state-dict.js';
 import type { CommandSpec } from './args.js';
@@ -100,12 +100,14 @@ export function guessArch(tensors: ReadonlyMap<string, FileTensor>): string | nu
 }
 
 /**
- * Builds `arch` in the checkpoint's form and loads it strictly. Mismatches become a CliError
+ * Builds `arch` (or `config`, a custom network, named `arch` in messages) in the checkpoint's form
+ * and loads it strictly. Mismatches become a CliError
  * naming the architecture and listing the missing, unexpected and mis-shaped keys.
  */
-export function loadModel(backend: Backend, arch: string, numClasses: number, ck: Checkpoint): RepVGG {
+export function loadModel(backend: Backend, arch: string, numClasses: number, ck: Checkpoint,
+  config: RepVGGConfig = REPVGG_VARIANTS[arch]): RepVGG {
   // init: false skips the random initialisation: every value is loaded next (strictly).
-  const model = new RepVGG(backend, { ...REPVGG_VARIANTS[arch], numClasses, deploy: ck.form === 'deploy', init: false });
+  const model = new RepVGG(backend, { ...config, numClasses, deploy: ck.form === 'deploy', init: false });
   try {
     loadStateDict(model, ck.tensors, { strict: true });
   } catch (e) {
@@ -125,4 +127,10 @@ export function classesOf(given: number | undefined, ck: Checkpoint): number {
   if (given !== undefined) return given;
   if (ck.numClasses === null) throw new CliError(`${ck.path} has no 2-d linear.weight to take the number of classes from: pass --classes N`);
   return ck.numClasses;
+}
+
+/** The input channels of the checkpoint's first convolution (stage0), or null if it has none. */
+export function inChannelsOf(ck: Checkpoint): number | null {
+  const w = ck.tensors.get('stage0.rbr_dense.conv.weight') ?? ck.tensors.get('stage0.rbr_reparam.weight');
+  return w && w.shape.length === 4 ? w.shape[1] : null;
 }

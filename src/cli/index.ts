@@ -6,6 +6,7 @@ import { UsageError, type CommandSpec } from './args.js';
 import { convertSpec, runConvert } from './convert.js';
 import { exportSpec, runExport } from './export.js';
 import { infoSpec, runInfo } from './info.js';
+import { benchSpec, runBenchCommand } from './bench.js';
 import { processIo, type Io } from './io.js';
 import { explainReadLimit } from './limit-flags.js';
 import { predictSpec, runPredict } from './predict.js';
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[], io: Io) => Promi
   predict: { run: runPredict, spec: predictSpec, summary: 'logits of an .npy image batch' },
   export: { run: runExport, spec: exportSpec, summary: 'a checkpoint as ONNX, safetensors or .pth, training or deploy form' },
   train: { run: runTrain, spec: trainSpec, summary: 'train on mnist, CIFAR-10 or .npy data; checkpoints, resume, deploy evaluation' },
+  bench: { run: runBenchCommand, spec: benchSpec, summary: 'speed and activation memory of a forward: per batch, form and conv algorithm' },
 };
 
 export const MAIN_HELP = [
@@ -35,6 +37,7 @@ export const MAIN_HELP = [
   '  repvgg predict --arch A0 --weights RepVGG-A0-deploy.safetensors --input x.npy --output logits.npy',
   '  repvgg export --arch A0 --weights RepVGG-A0-train.pth --format onnx --form train --out A0-train.onnx',
   '  repvgg train --arch custom --blocks 1,2,2,1 --widths 0.5,0.5,0.5,1 --data mnist --epochs 8 --out runs/mnist',
+  '  repvgg bench --arch A0 --size 224 --batch 1,8 --form multi,fused',
 ].join('\n');
 
 /** Runs the command line `argv` (without node and the script); resolves to the exit code. */
