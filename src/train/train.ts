@@ -132,8 +132,6 @@ async function runTraining(backend: Backend, data: { train: BatchLoader; test: B
   events.onStart?.({ epochs: opts.epochs, batchesPerEpoch, startEpoch: progress.epoch, parameters: model.parameterCount() });
 
   const [c, h, w] = imageShape(data.train);
-  let trainImages = 0;
-  let trainSeconds = 0;
   for (let epoch = progress.epoch; epoch < opts.epochs; epoch++) {
     model.train();
     const t0 = performance.now();
@@ -166,8 +164,6 @@ async function runTraining(backend: Backend, data: { train: BatchLoader; test: B
         imagesPerSecond: seen / elapsed, lr, elapsed });
     }
     const seconds = (performance.now() - t0) / 1000;
-    trainImages += seen;
-    trainSeconds += seconds;
     const test = evaluate(model, data.test);
     const record: EpochRecord = { epoch, trainLoss: lossSum / seen, trainAccuracy: correct / seen, test, seconds, imagesPerSecond: seen / seconds, lr };
     progress.history.push(record);
@@ -187,6 +183,9 @@ async function runTraining(backend: Backend, data: { train: BatchLoader; test: B
   const test = progress.history.at(-1)?.test ?? evaluate(model, data.test);
   const deployTest = evaluate(deployModel, data.test);
   events.onDeploy?.({ test, deployTest });
+  // Over every epoch of the run, including those of earlier processes when it was resumed.
+  const trainSeconds = progress.history.reduce((a, r) => a + r.seconds, 0);
+  const trainImages = progress.history.reduce((a, r) => a + r.imagesPerSecond * r.seconds, 0);
   const imagesPerSecond = trainSeconds > 0 ? trainImages / trainSeconds : 0;
   if (opts.outDir) {
     await writeFileAtomic(pathIn(opts.outDir, 'deploy.safetensors'), writeSafetensors(stateDict(deployModel)));
