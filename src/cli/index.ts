@@ -5,6 +5,7 @@ import { ReadLimitError } from '../io/limits.js';
 import { UsageError, type CommandSpec } from './args.js';
 import { convertSpec, runConvert } from './convert.js';
 import { exportSpec, runExport } from './export.js';
+import { featuresSpec, runFeatures } from './features.js';
 import { infoSpec, runInfo } from './info.js';
 import { benchSpec, runBenchCommand } from './bench.js';
 import { processIo, type Io } from './io.js';
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[], io: Io) => Promi
   info: { run: runInfo, spec: infoSpec, summary: 'parameters, MACs and memory of an architecture, per stage' },
   convert: { run: runConvert, spec: convertSpec, summary: 'convert a training checkpoint to the deploy form (.safetensors)' },
   predict: { run: runPredict, spec: predictSpec, summary: 'logits of an .npy image batch' },
+  features: { run: runFeatures, spec: featuresSpec, summary: 'PNG grids of the stem\'s and each stage\'s feature maps, both forms' },
   export: { run: runExport, spec: exportSpec, summary: 'a checkpoint as ONNX, safetensors or .pth, training or deploy form' },
   train: { run: runTrain, spec: trainSpec, summary: 'train on mnist, CIFAR-10 or .npy data; checkpoints, resume, deploy evaluation' },
   bench: { run: runBenchCommand, spec: benchSpec, summary: 'speed and activation memory of a forward: per batch, form and conv algorithm' },
