@@ -144,7 +144,12 @@ export function initPredictPanel(client, demo) {
 
   async function useImage(file) {
     try {
-      lastInput = { kind: 'image', bitmap: await createImageBitmap(file) };
+      const bitmap = await createImageBitmap(file);
+      lastInput = { kind: 'image', bitmap };
+      // The pad shows what is being classified (drawing on it starts a new digit).
+      clearPad();
+      const k = Math.min(pad.width / bitmap.width, pad.height / bitmap.height);
+      ctx.drawImage(bitmap, (pad.width - bitmap.width * k) / 2, (pad.height - bitmap.height * k) / 2, bitmap.width * k, bitmap.height * k);
       await predict();
     } catch (e) {
       status.textContent = `${file.name}: not an image this browser can decode (${e.message})`;

@@ -17,6 +17,7 @@ export function initSpeedPanel(client, demo) {
 
   function render(model) {
     const rows = results[model] ?? [];
+    $('speed-caption').textContent = `images per second, ${LABELS[model]} (higher is better)`;
     barChart($('chart-speed'), {
       series: SERIES, empty: 'press a button above',
       groups: rows.map((r) => ({ label: `batch ${r.batch}`, values: SERIES.map((s) => (1000 * r.batch) / r[s.key]) })),
