@@ -51,7 +51,6 @@ function sessionStatus(s) {
 async function runSession() {
   const s = state.session;
   state.running = true;
-  state.stopRequested = false;
   let finished;
   try {
     finished = await s.run({
@@ -91,6 +90,8 @@ const handlers = {
 
   async 'train-start'(opts) {
     if (state.running) throw new Error('a run is in progress: stop it first');
+    // Cleared here, not when the loop starts: a stop sent while the digits load still counts.
+    state.stopRequested = false;
     state.session?.dispose();
     state.session = null;
     const data = digitsFromBytes(lib, await loadDigits(), opts.digits);
@@ -110,6 +111,7 @@ const handlers = {
   async 'train-resume'() {
     if (!state.session) throw new Error('nothing to resume');
     if (state.running) throw new Error('already running');
+    state.stopRequested = false;
     return runSession();
   },
 
