@@ -43,3 +43,5 @@ export type { EvalResult } from './train/evaluate.js';
 export { NonFiniteStateError } from './train/checkpoint.js';
 export { rankOf, topK, softmax } from './topk.js';
 export { formatBytes, formatCount, formatSI, describe } from './format.js';
+export { configFromWeights } from './models/config-from-weights.js';
+export type { ConfigFromWeights } from './models/config-from-weights.js';

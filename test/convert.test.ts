@@ -11,7 +11,7 @@ import { createBackend } from '../src/backends/create.js';
 import { readNpy, writeNpy } from '../src/io/npy.js';
 import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
 import { BatchNorm2d } from '../src/nn/layers.js';
-import { REPVGG_VARIANTS, RepVGG } from '../src/models/repvgg.js';
+import { REPVGG_VARIANTS, RepVGG, repvggModelConvert } from '../src/models/repvgg.js';
 import { stateDict } from '../src/models/state-dict.js';
 import { Tensor } from '../src/tensor.js';
 import { cli, fails, ok } from './helpers/cli.js';
@@ -133,6 +133,45 @@ test('convert and predict round trip (A0, 10 classes, 32x32): training, deploy a
       'integer input', 'int32');
     assert.not.ok(existsSync(join(dir, 'z.npy')), 'no output on failure');
     assert.equal(readdirSync(dir).filter((f) => f.includes('.tmp-')), [], 'no temporary files left behind');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('predict without --arch: a custom one-channel deploy file (as the browser demo writes) runs', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'repvgg-cli-'));
+  try {
+    const backend = await createBackend('wasm-simd');
+    const rng = new Rng(11);
+    const model = new RepVGG(backend, { numBlocks: [1, 1, 1, 1], widthMultiplier: [0.25, 0.25, 0.5, 0.5], numClasses: 10, inChannels: 1, seed: 5 });
+    model.eval();
+    const n = 2;
+    const xData = rng.normals(n * 32 * 32);
+    const xt = Tensor.from(backend, xData, [n, 1, 32, 32]);
+    const yt = model.forward(xt);
+    const expected = yt.toFloat32Array();
+    xt.dispose();
+    yt.dispose();
+    const deploy = join(dir, 'digits-deploy.safetensors');
+    const fused = repvggModelConvert(model);
+    writeFileSync(deploy, writeSafetensors(stateDict(fused)));
+    fused.dispose();
+    model.dispose();
+    writeFileSync(join(dir, 'x.npy'), writeNpy({ dtype: 'float32', shape: [n, 1, 32, 32], data: xData }));
+    const r = ok(cli('predict', '--weights', deploy, '--input', join(dir, 'x.npy'), '--output', join(dir, 'y.npy')), 'predict, no --arch');
+    assert.match(r.stdout, /custom RepVGG \(blocks 1,1,1,1, widths 0\.25,0\.25,0\.5,0\.5\), deploy form/);
+    const y = readNpy(bytesOf(join(dir, 'y.npy')));
+    assert.equal(y.shape, [n, 10]);
+    assert.ok(rel(y.data as Float32Array, expected) < TOL_NETWORK, `fused file vs the multi-branch model: ${rel(y.data as Float32Array, expected)}`);
+    writeFileSync(join(dir, 'x3.npy'), writeNpy({ dtype: 'float32', shape: [n, 3, 32, 32], data: rng.normals(n * 3 * 32 * 32) }));
+    fails(cli('predict', '--weights', deploy, '--input', join(dir, 'x3.npy'), '--output', join(dir, 'z.npy')),
+      'three channels into a one-channel model', '[2, 3, 32, 32]', '[n, 1, h, w]');
+    writeFileSync(join(dir, 'junk.safetensors'), writeSafetensors({
+      'stage0.rbr_reparam.weight': { shape: [8, 1, 3, 3], data: new Float32Array(72) },
+      'linear.weight': { shape: [10, 8], data: new Float32Array(80) },
+    }));
+    fails(cli('predict', '--weights', join(dir, 'junk.safetensors'), '--input', join(dir, 'x.npy'), '--output', join(dir, 'z.npy')),
+      'an unreadable architecture', 'cannot tell the architecture', 'stage1 has no blocks', 'pass --arch');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

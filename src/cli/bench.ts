@@ -151,7 +151,7 @@ export async function runBenchCommand(argv: readonly string[], io: Io): Promise<
   if (!wasmSimdSupported()) throw new CliError('this runtime has no WebAssembly SIMD: repvgg bench measures the wasm-simd backend');
   const backend = (await createBackend('wasm-simd', { relaxedSimd })) as WasmBackend;
   const numClasses = ck ? classesOf(getInt(args, 'classes'), ck) : getInt(args, 'classes') ?? 1000;
-  const inChannels = (ck && inChannelsOf(ck)) ?? 3;
+  const inChannels = ck ? inChannelsOf(ck) : 3;
   const model = ck
     ? loadModel(backend, name, numClasses, ck, { ...cfg, inChannels })
     : new RepVGG(backend, { ...cfg, numClasses, inChannels });

@@ -5,8 +5,9 @@ import { ReadLimitError, type ReadLimits } from '../io/limits.js';
 import { readFileBytes } from '../io/node.js';
 import { stripWrapperPrefixes } from '../io/prefixes.js';
 import type { FileTensor } from '../io/types.js';
-import { REPVGG_VARIANTS, RepVGG, planBlocks, type RepVGGConfig } from '../models/repvgg.js';
+import { configFromWeights } from '../models/config-from-weights.js';
 import { fromPaddle } from '../models/paddle.js';
+import { REPVGG_VARIANTS, RepVGG, planBlocks, type RepVGGConfig } from '../models/repvgg.js';
 import { StateDictError, detectForm, loadStateDict } from '../models/state-dict.js';
 import type { CommandSpec } from './args.js';
 import { explainReadLimit } from './limit-flags.js';
@@ -99,15 +100,45 @@ export function guessArch(tensors: ReadonlyMap<string, FileTensor>): string | nu
   return null;
 }
 
+/** The input channels of the checkpoint's first convolution (3 for images when it has none). */
+export function inChannelsOf(ck: Checkpoint): number {
+  const w = ck.tensors.get('stage0.rbr_dense.conv.weight') ?? ck.tensors.get('stage0.rbr_reparam.weight');
+  return w && w.shape.length === 4 ? w.shape[1] : 3;
+}
+
 /**
- * Builds `arch` (or `config`, a custom network, named `arch` in messages) in the checkpoint's form
- * and loads it strictly. Mismatches become a CliError
- * naming the architecture and listing the missing, unexpected and mis-shaped keys.
+ * The architecture to build: `arch` (an official variant) or, when null, the one the checkpoint's
+ * shapes describe (custom networks included, e.g. one trained in the browser demo), with its name
+ * for messages.
  */
-export function loadModel(backend: Backend, arch: string, numClasses: number, ck: Checkpoint,
-  config: RepVGGConfig = REPVGG_VARIANTS[arch]): RepVGG {
+export function architectureOf(arch: string | null, ck: Checkpoint): { name: string; preset: RepVGGConfig } {
+  if (arch !== null) return { name: `RepVGG-${arch}`, preset: { ...REPVGG_VARIANTS[arch], inChannels: inChannelsOf(ck) } };
+  let found;
+  try {
+    found = configFromWeights(ck.tensors);
+  } catch (e) {
+    throw new CliError(`cannot tell the architecture of ${ck.path}: ${(e as Error).message.replace(/^configFromWeights: /, '')}; pass --arch`);
+  }
+  const c = found.config;
+  const groups = Object.entries(c.overrideGroupsMap ?? {}).map(([k, g]) => `${k}:${g}`).join(',');
+  const name = found.variant ? `RepVGG-${found.variant}` : `custom RepVGG (blocks ${c.numBlocks.join(',')}, ` +
+    `widths ${c.widthMultiplier.join(',')}${groups ? `, groups ${groups}` : ''}${c.useSE ? ', SE' : ''})`;
+  const { numBlocks, widthMultiplier, overrideGroupsMap, useSE, inChannels } = c;
+  return { name, preset: { numBlocks, widthMultiplier, overrideGroupsMap, useSE, inChannels } };
+}
+
+/**
+ * Builds `arch` (an official variant, or null: read from the checkpoint; or `config`, a custom
+ * network given on the command line) in the checkpoint's form
+ * and loads it strictly. Mismatches become a CliError naming the architecture and listing the
+ * missing, unexpected and mis-shaped keys.
+ */
+export function loadModel(backend: Backend, arch: string | null, numClasses: number, ck: Checkpoint,
+  config?: RepVGGConfig): RepVGG {
+  // A custom network given on the command line (repvgg bench --blocks ...) is built as given.
+  const { name, preset } = config ? { name: `RepVGG ${arch ?? 'custom'}`, preset: config } : architectureOf(arch, ck);
   // init: false skips the random initialisation: every value is loaded next (strictly).
-  const model = new RepVGG(backend, { ...config, numClasses, deploy: ck.form === 'deploy', init: false });
+  const model = new RepVGG(backend, { ...preset, numClasses, deploy: ck.form === 'deploy', init: false });
   try {
     loadStateDict(model, ck.tensors, { strict: true });
   } catch (e) {
@@ -116,7 +147,7 @@ export function loadModel(backend: Backend, arch: string, numClasses: number, ck
     const guess = guessArch(ck.tensors);
     const hint = guess && guess !== arch ? `\n  hint: the checkpoint's shapes are those of RepVGG-${guess} (--arch ${guess})` : '';
     const form = ck.form === 'train' ? 'training' : 'deploy';
-    throw new CliError(`${ck.path} (${form} form) does not fit RepVGG-${arch} with ${numClasses} classes:` +
+    throw new CliError(`${ck.path} (${form} form) does not fit ${name} with ${numClasses} classes:` +
       `${e.message.replace(/^the state dict does not fit this model:/, '')}${hint}`);
   }
   return model;
@@ -129,8 +160,3 @@ export function classesOf(given: number | undefined, ck: Checkpoint): number {
   return ck.numClasses;
 }
 
-/** The input channels of the checkpoint's first convolution (stage0), or null if it has none. */
-export function inChannelsOf(ck: Checkpoint): number | null {
-  const w = ck.tensors.get('stage0.rbr_dense.conv.weight') ?? ck.tensors.get('stage0.rbr_reparam.weight');
-  return w && w.shape.length === 4 ? w.shape[1] : null;
-}

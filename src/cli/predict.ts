@@ -1,5 +1,6 @@
-// repvgg predict --arch <arch> --weights <file> --input x.npy --output y.npy: logits of an NCHW
-// batch, in eval mode (BN uses its running statistics), from a training- or deploy-form checkpoint.
+// repvgg predict [--arch <arch>] --weights <file> --input x.npy --output y.npy: logits of an NCHW
+// batch, in eval mode (BN uses its running statistics), from a training- or deploy-form checkpoint;
+// without --arch the architecture is read from the checkpoint (custom networks included).
 import { createBackend, type BackendKind } from '../backends/create.js';
 import { readNpy } from '../io/npy.js';
 import { softmax, topK } from '../topk.js';
@@ -8,7 +9,7 @@ import { writeNpy } from '../io/npy.js';
 import { REPVGG_VARIANTS, repvggModelConvert } from '../models/repvgg.js';
 import { Tensor } from '../tensor.js';
 import { UsageError, archArg, formatHelp, getBool, getInt, getString, parseArgs, requireString, type CommandSpec } from './args.js';
-import { CliError, classesOf, loadModel, readCheckpoint, readError, readInputFile } from './checkpoint.js';
+import { CliError, architectureOf, classesOf, inChannelsOf, loadModel, readCheckpoint, readError, readInputFile } from './checkpoint.js';
 import { CHECKPOINT_LIMIT_FLAGS, limitFlagSpecs, readLimitsOf } from './limit-flags.js';
 import type { Io } from './io.js';
 
@@ -21,11 +22,12 @@ export const predictSpec: CommandSpec = {
   summary: 'Runs a RepVGG model in eval mode on an NCHW float batch stored as .npy (float32, or float64 ' +
     'converted) and writes the logits [n, classes] as a float32 .npy.',
   flags: [
-    { name: 'arch', type: 'string', valueName: 'ARCH', description: `architecture: ${Object.keys(REPVGG_VARIANTS).join(', ')} (or RepVGG-A0, ...)` },
+    { name: 'arch', type: 'string', valueName: 'ARCH', description: `architecture: ${Object.keys(REPVGG_VARIANTS).join(', ')} (or RepVGG-A0, ...); ` +
+      "default: read from the checkpoint's shapes, which also fits custom networks (e.g. one trained in the browser demo)" },
     { name: 'weights', type: 'string', valueName: 'FILE', description: 'checkpoint, torch .pt/.pth or .safetensors, training or deploy form (told from its keys)' },
     { name: 'classes', type: 'int', min: 1, valueName: 'N', description: "number of classes (default: the checkpoint's linear.weight rows)" },
     { name: 'deploy', type: 'boolean', description: 'convert a training-form checkpoint to the deploy form before running' },
-    { name: 'input', type: 'string', valueName: 'FILE', description: 'images, .npy of shape [n, 3, h, w]' },
+    { name: 'input', type: 'string', valueName: 'FILE', description: "images, .npy of shape [n, c, h, w] (c: the model's input channels, 3 for ImageNet models)" },
     { name: 'output', type: 'string', valueName: 'FILE', description: 'logits, .npy of shape [n, classes] (replaced atomically)' },
     { name: 'batch-size', type: 'int', min: 1, valueName: 'N', description: 'images per forward pass (default 16)' },
     { name: 'backend', type: 'string', valueName: 'KIND', description: 'auto (default), wasm-simd or reference' },
@@ -59,7 +61,8 @@ export async function runPredict(argv: readonly string[], io: Io): Promise<numbe
   }
   const cmd = predictSpec.command;
   if (args.positionals.length) throw new CliError(`unexpected argument "${args.positionals[0]}" (${cmd} takes only options)`);
-  const arch = archArg(requireString(args, 'arch', cmd), cmd);
+  const archName = getString(args, 'arch');
+  const arch = archName === undefined ? null : archArg(archName, cmd);
   const weightsPath = requireString(args, 'weights', cmd);
   const inputPath = requireString(args, 'input', cmd);
   const outputPath = requireString(args, 'output', cmd);
@@ -69,7 +72,7 @@ export async function runPredict(argv: readonly string[], io: Io): Promise<numbe
   const quiet = getBool(args, 'quiet');
   const limits = readLimitsOf(args, predictSpec);
 
-  // The input first: a wrong shape is reported before the (slower) model load.
+  // The input first: a wrong type or rank is reported before the (slower) model load.
   const raw = await readInputFile(inputPath, 'input');
   let x;
   try {
@@ -81,7 +84,9 @@ export async function runPredict(argv: readonly string[], io: Io): Promise<numbe
   if (x.dtype !== 'float32') {
     throw new CliError(`input ${inputPath} holds ${x.sourceDtype} values: expected a float32 (or float64) image batch`);
   }
-  const inC = 3;
+  const ck = await readCheckpoint(weightsPath, limits, predictSpec);
+  // The channels the model takes are the checkpoint's (3 for ImageNet models, 1 for digits).
+  const inC = inChannelsOf(ck);
   if (x.shape.length !== 4 || x.shape[1] !== inC) {
     throw new CliError(`input ${inputPath} has shape ${shape}: expected an NCHW batch [n, ${inC}, h, w]` +
       (x.shape.length === 3 && x.shape[0] === inC ? ' (one image? add the batch axis: x[None])' : '') +
@@ -90,7 +95,6 @@ export async function runPredict(argv: readonly string[], io: Io): Promise<numbe
   const [n, , h, w] = x.shape;
   if (n === 0 || h === 0 || w === 0) throw new CliError(`input ${inputPath} has shape ${shape}: it holds no images`);
 
-  const ck = await readCheckpoint(weightsPath, limits, predictSpec);
   if (!quiet) for (const note of ck.notes) io.err(`note: ${note}`);
   const numClasses = classesOf(getInt(args, 'classes'), ck);
   const backend = await createBackend(backendKind);
@@ -98,6 +102,7 @@ export async function runPredict(argv: readonly string[], io: Io): Promise<numbe
   if (getBool(args, 'deploy') && ck.form === 'train') model = repvggModelConvert(model, { inPlace: true });
   model.eval();
   const form = model.deploy ? 'deploy form' : 'training form';
+  const { name } = architectureOf(arch, ck);
 
   const logits = new Float32Array(n * numClasses);
   const per = inC * h * w;
@@ -116,7 +121,7 @@ export async function runPredict(argv: readonly string[], io: Io): Promise<numbe
     const best = top1(logits, n, numClasses);
     best.slice(0, SHOWN_ROWS).forEach((b, i) => io.out(`${i}: class ${b.index} (p=${b.prob.toFixed(4)})`));
     if (n > SHOWN_ROWS) io.out(`... ${n - SHOWN_ROWS} more rows`);
-    io.out(`wrote ${outputPath}: logits [${n}, ${numClasses}] float32 (RepVGG-${arch}, ${form}, eval mode)`);
+    io.out(`wrote ${outputPath}: logits [${n}, ${numClasses}] float32 (${name}, ${form}, eval mode)`);
   }
   return 0;
 }

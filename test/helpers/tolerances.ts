@@ -42,3 +42,8 @@ export const TOL_PIXEL_ZERO = 1e-6;
 /** Absolute, a dataset's per-channel mean or std in float64 against a float64 recomputation:
  *  only the order of the sums differs. */
 export const TOL_STATS_F64 = 1e-9;
+
+/** The same weights and input through the library in Node and in Chromium: the same .wasm on two
+ *  V8s, so equal bits are expected; the margin is the forward's, for a browser whose relaxed
+ *  multiply-add rounds once where Node's rounds twice (the spec allows either). */
+export const TOL_RUNTIMES = 1e-5;
