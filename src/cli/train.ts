@@ -122,7 +122,7 @@ export async function runTrain(argv: readonly string[], io: Io, tty = process.st
   const backendKind = (getString(args, 'backend') ?? 'auto') as 'auto' | 'wasm-simd' | 'reference';
   if (!['auto', 'wasm-simd', 'reference'].includes(backendKind)) throw new UsageError(`--backend must be auto, wasm-simd or reference, got "${backendKind}"`, trainSpec.command);
 
-  const data = await loadSource(dataSpec, { limit: getInt(args, 'limit') });
+  const data = await loadSource(dataSpec, { limit: getInt(args, 'limit'), augment: !getBool(args, 'no-augment') });
   const classes = getInt(args, 'classes') ?? data.train.classes;
   if (classes < data.train.classes) {
     throw new UsageError(`--classes ${classes} is fewer than the ${data.train.classes} classes the data holds`, trainSpec.command);

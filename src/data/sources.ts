@@ -41,6 +41,9 @@ export interface LoadSourceOptions {
   limit?: number;
   /** Keep only the first N test images. */
   testLimit?: number;
+  /** false: the trainer will not augment (--no-augment), and the description says so; default true
+   * (the description names the augmentation that suits the data). */
+  augment?: boolean;
   /** A gzipped file (mnist:<dir> with .gz files) may inflate to at most this many bytes; default
    * 256 MiB, and never past the size its IDX header states (see docs/SECURITY.md). */
   maxDecompressedBytes?: number;
@@ -86,9 +89,10 @@ function fmt(v: readonly number[]): string {
   return v.length === 1 ? String(+v[0].toFixed(4)) : `[${v.map((x) => +x.toFixed(4)).join(', ')}]`;
 }
 
-function describeSplit(what: string, s: TrainTestSplit): string {
+function describeSplit(what: string, s: TrainTestSplit, augment = true): string {
   const t = s.train;
-  const aug = t.augment.cropPadding > 0 || t.augment.flip
+  // The augmentation the loader will apply: none when the caller turned it off (--no-augment).
+  const aug = !augment ? 'none (turned off)' : t.augment.cropPadding > 0 || t.augment.flip
     ? [t.augment.cropPadding > 0 ? `random crop, padding ${t.augment.cropPadding}` : '', t.augment.flip ? 'horizontal flip' : '']
       .filter(Boolean).join(' + ')
     : 'none';
@@ -356,6 +360,6 @@ export async function loadSource(spec: string, opts: LoadSourceOptions = {}): Pr
   split = applyLimits(split, opts);
   if (split.train.n < full.train) notes.push(`limited to the first ${split.train.n} of ${full.train} training images`);
   if (split.test.n < full.test) notes.push(`limited to the first ${split.test.n} of ${full.test} test images`);
-  const description = describeSplit(what, split) + (notes.length ? `; ${notes.join('; ')}` : '');
+  const description = describeSplit(what, split, opts.augment ?? true) + (notes.length ? `; ${notes.join('; ')}` : '');
   return { train: split.train, test: split.test, description };
 }
