@@ -6,6 +6,7 @@ import { gunzipBounded } from '../src/data/files.js';
 import { cifar10FromBatches } from '../src/data/sources.js';
 import { idxSizeFromHeader, parseIdx } from '../src/data/formats.js';
 import { readNpy, readSafetensors, readTensorFile, readTorch, type NamedTensor } from '../src/io/index.js';
+import { readModelMetadata } from '../src/models/metadata.js';
 import type { SeedKind } from './mutate.js';
 
 export interface Target {
@@ -46,6 +47,15 @@ export const TARGETS: readonly Target[] = [
   {
     name: 'safetensors', kind: 'text-header', seeds: [`${IO}tiny.safetensors`, `${SEEDS}aliased.safetensors`],
     run: (b) => tensorBytes(readSafetensors(b).tensors.values()),
+  },
+  {
+    // The model metadata of a deploy file (models/metadata.ts), through the safetensors header.
+    name: 'model-metadata', kind: 'text-header', seeds: [`${SEEDS}model.safetensors`],
+    run: (b) => {
+      const st = readSafetensors(b);
+      const m = readModelMetadata(st.metadata);
+      return tensorBytes(st.tensors.values()) + (m ? JSON.stringify(m).length : 0);
+    },
   },
   {
     name: 'npy', kind: 'text-header',

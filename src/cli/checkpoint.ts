@@ -1,10 +1,21 @@
-// Reading checkpoints and building the model they fit, shared by `convert` and `predict`.
+// Reading checkpoints and building the model they fit, shared by `convert`, `predict` and `info`.
+//
+// A file written by this library says what model it holds (models/metadata.ts): the architecture,
+// input channels and size, classes and their names, preprocessing. Such a file needs no --arch.
+// Files from elsewhere (the official PyTorch checkpoints) need --arch; what they do not say is
+// assumed (ImageNet's preprocessing, and its class names for 1000 classes) and reported as notes.
 import type { Backend } from '../backend.js';
+import { IMAGENET_CLASSES } from '../image/imagenet-classes.js';
 import { detectTensorFormat, readTensorFile, type TensorFileFormat } from '../io/index.js';
 import { readFileBytes } from '../io/node.js';
 import type { NamedTensor } from '../io/types.js';
-import { REPVGG_VARIANTS, RepVGG, planBlocks } from '../models/repvgg.js';
+import {
+  ModelMetadataError, configOf, describeModel, imagenetPreprocessing, readModelMetadata, type ModelMetadata,
+} from '../models/metadata.js';
+import { REPVGG_VARIANTS, RepVGG, planBlocks, type RepVGGConfig } from '../models/repvgg.js';
 import { StateDictError, detectForm, loadStateDict } from '../models/state-dict.js';
+import { summarize } from '../models/summary.js';
+import type { ArchChoice } from './model-args.js';
 
 /** A failure the user can fix (bad file, wrong architecture): printed as a message, exit code 1. */
 export class CliError extends Error {
@@ -37,9 +48,14 @@ export interface Checkpoint {
   form: 'train' | 'deploy';
   /** linear.weight's first dimension, when present */
   numClasses: number | null;
+  /** stage0's weight's second dimension (the image channels), when present */
+  inChannels: number | null;
+  /** what the file says about its model; null for a file without (not written by this library) */
+  metadata: ModelMetadata | null;
 }
 
-/** Reads a torch (.pt/.pth) or safetensors checkpoint holding a RepVGG state dict. */
+/** Reads a torch (.pt/.pth) or safetensors checkpoint holding a RepVGG state dict (or a training
+ *  checkpoint of `repvgg train`, whose model.* tensors are used). */
 export async function readCheckpoint(path: string): Promise<Checkpoint> {
   const bytes = await readInputFile(path, 'checkpoint');
   const format = detectTensorFormat(bytes);
@@ -55,6 +71,21 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
     throw new CliError(`cannot read checkpoint ${path}: ${(e as Error).message}`);
   }
   const { tensors, notes } = file;
+  let metadata: ModelMetadata | null;
+  try {
+    metadata = readModelMetadata(file.metadata, `${path}: model metadata`);
+  } catch (e) {
+    if (e instanceof ModelMetadataError) throw new CliError(e.message);
+    throw e;
+  }
+  // A training checkpoint of `repvgg train`: the model is under model.*, the optimizer apart.
+  const keys = [...tensors.keys()];
+  if (Object.hasOwn(file.metadata, 'trainer') && keys.some((k) => k.startsWith('model.'))) {
+    const model = new Map(keys.filter((k) => k.startsWith('model.')).map((k) => [k.slice('model.'.length), tensors.get(k)!]));
+    tensors.clear();
+    for (const [k, v] of model) tensors.set(k, v);
+    notes.push(`a training checkpoint of repvgg train: using its ${model.size} model tensors (the optimizer state is left out)`);
+  }
   // The torch reader strips DataParallel's `module.` itself; safetensors files get the same here.
   const names = [...tensors.keys()];
   if (names.length > 0 && names.every((k) => k.startsWith('module.'))) {
@@ -65,21 +96,28 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
   }
   const form = detectForm(tensors.keys());
   if (form === null) {
-    const keys = [...tensors.keys()];
-    const mixed = keys.some((k) => k.includes('rbr_reparam.'));
+    const all = [...tensors.keys()];
+    const mixed = all.some((k) => k.includes('rbr_reparam.'));
     throw new CliError(mixed
       ? `${path} mixes training-form (rbr_dense, rbr_1x1) and deploy-form (rbr_reparam) keys: a partly converted model is not supported`
-      : `${path} does not hold a RepVGG state dict (no rbr_dense, rbr_1x1 or rbr_reparam keys); its ${keys.length} keys start ` +
-        `${keys.slice(0, 5).join(', ')}${keys.length > 5 ? ', ...' : ''}`);
+      : `${path} does not hold a RepVGG state dict (no rbr_dense, rbr_1x1 or rbr_reparam keys); its ${all.length} keys start ` +
+        `${all.slice(0, 5).join(', ')}${all.length > 5 ? ', ...' : ''}`);
   }
   const lw = tensors.get('linear.weight');
-  return { path, format, bytes: bytes.length, tensors, notes, form, numClasses: lw && lw.shape.length === 2 ? lw.shape[0] : null };
+  const w0 = tensors.get('stage0.rbr_dense.conv.weight') ?? tensors.get('stage0.rbr_reparam.weight');
+  return {
+    path, format, bytes: bytes.length, tensors, notes, form, metadata,
+    numClasses: lw && lw.shape.length === 2 ? lw.shape[0] : null,
+    inChannels: w0 && w0.shape.length === 4 ? w0.shape[1] : null,
+  };
 }
 
 /** The official variant whose shapes the checkpoint has (either form), or null. Used for hints. */
 export function guessArch(tensors: ReadonlyMap<string, NamedTensor>): string | null {
+  const w0 = tensors.get('stage0.rbr_dense.conv.weight') ?? tensors.get('stage0.rbr_reparam.weight');
+  const inChannels = w0 && w0.shape.length === 4 ? w0.shape[1] : 3;
   for (const [name, preset] of Object.entries(REPVGG_VARIANTS)) {
-    const plan = planBlocks({ ...preset });
+    const plan = planBlocks({ ...preset, inChannels });
     const fits = plan.every((b) => {
       const w = tensors.get(`${b.name}.rbr_dense.conv.weight`) ?? tensors.get(`${b.name}.rbr_reparam.weight`);
       return w !== undefined && w.shape.length === 4 && w.shape[0] === b.outChannels && w.shape[1] === b.inChannels / b.groups;
@@ -90,25 +128,100 @@ export function guessArch(tensors: ReadonlyMap<string, NamedTensor>): string | n
   return null;
 }
 
+/** The model a command builds for a checkpoint. */
+export interface ResolvedModel {
+  /** 'A0', ... or 'custom' */
+  name: string;
+  /** with numClasses and inChannels */
+  config: RepVGGConfig;
+  /** the file's metadata, or what is assumed for a file without (see `assumed`) */
+  metadata: ModelMetadata;
+  /** what was assumed because the file does not say it (notes for stderr); [] with metadata */
+  assumed: string[];
+}
+
+function sameArch(a: Pick<RepVGGConfig, 'numBlocks' | 'widthMultiplier' | 'overrideGroupsMap' | 'useSE'>, m: ModelMetadata): boolean {
+  const b = describeModel({ ...a, numClasses: m.numClasses, inChannels: m.inChannels }, { inputSize: m.inputSize });
+  return JSON.stringify([b.numBlocks, b.widthMultiplier, b.overrideGroupsMap, b.useSE]) ===
+    JSON.stringify([m.numBlocks, m.widthMultiplier, m.overrideGroupsMap, m.useSE]);
+}
+
 /**
- * Builds `arch` in the checkpoint's form and loads it strictly. Mismatches become a CliError
- * naming the architecture and listing the missing, unexpected and mis-shaped keys.
+ * The model for `ck`: the file's metadata decides; --arch and --classes, when given, must agree
+ * with it. A file without metadata needs --arch; its classes come from --classes or linear.weight,
+ * its input channels from stage0's weight.
  */
-export function loadModel(backend: Backend, arch: string, numClasses: number, ck: Checkpoint): RepVGG {
+export function resolveModel(ck: Checkpoint, arch: ArchChoice | null, classes: number | undefined): ResolvedModel {
+  const m = ck.metadata;
+  if (m) {
+    if (arch && arch.preset && !sameArch(arch.preset, m)) {
+      throw new CliError(`--arch ${arch.name === 'custom' ? 'custom (with --blocks/--widths)' : arch.name} does not match ${ck.path}: ` +
+        `its metadata says ${m.arch === 'custom' ? 'a custom RepVGG' : `RepVGG-${m.arch}`} (leave --arch out: the file says what it is)`);
+    }
+    if (classes !== undefined && classes !== m.numClasses) {
+      throw new CliError(`--classes ${classes} does not match ${ck.path}: its metadata says ${m.numClasses} classes`);
+    }
+    return { name: m.arch, config: configOf(m), metadata: m, assumed: [] };
+  }
+  if (!arch) {
+    const guess = guessArch(ck.tensors);
+    throw new CliError(`${ck.path} does not say what model it holds (it has no repvgg-wasm metadata): pass --arch` +
+      (guess ? ` (its shapes are those of RepVGG-${guess}: --arch ${guess})` : ' (an official variant, or custom with --blocks and --widths)'));
+  }
+  if (!arch.preset) throw new CliError(`${ck.path} has no repvgg-wasm metadata to take the custom architecture from: pass --blocks and --widths`);
+  const numClasses = classesOf(classes, ck);
+  const inChannels = ck.inChannels ?? 3;
+  const assumed: string[] = [];
+  const imagenet = inChannels === 3;
+  if (imagenet) assumed.push("no repvgg-wasm metadata: assuming ImageNet's preprocessing (resize 256, center crop 224, ImageNet mean/std)");
+  if (imagenet && numClasses === 1000) assumed.push('no repvgg-wasm metadata: assuming the 1000 ImageNet class names');
+  const config = { ...arch.preset, numClasses, inChannels };
+  const metadata = describeModel(config, {
+    inputSize: [224, 224],
+    classNames: imagenet && numClasses === 1000 ? IMAGENET_CLASSES : null,
+    preprocessing: imagenet ? imagenetPreprocessing() : null,
+  });
+  return { name: arch.name, config, metadata, assumed };
+}
+
+/** Values of the state dict (num_batches_tracked counters left out). */
+function valueCount(tensors: ReadonlyMap<string, NamedTensor>): number {
+  let n = 0;
+  for (const [k, t] of tensors) if (!k.endsWith('num_batches_tracked')) n += t.data.length;
+  return n;
+}
+
+/**
+ * Builds the resolved model in the checkpoint's form and loads it strictly. Mismatches become a
+ * CliError naming the architecture and listing the missing, unexpected and mis-shaped keys.
+ */
+export function loadModel(backend: Backend, model: ResolvedModel, ck: Checkpoint): RepVGG {
+  const form = ck.form === 'train' ? 'training' : 'deploy';
+  const title = model.name === 'custom' ? 'the custom RepVGG' : `RepVGG-${model.name}`;
+  const numClasses = model.config.numClasses ?? 1000;
+  // The model is allocated before the strict load compares it with the file: metadata (or flags)
+  // describing a network far larger than the file's values is refused first, so a small hostile
+  // file cannot make us allocate gigabytes. Mismatches short of that get the strict load's list.
+  const s = summarize(model.config, { inputSize: [32, 32] }).totals;
+  const want = ck.form === 'train' ? s.params.train + s.buffers.train : s.params.deploy + s.buffers.deploy;
+  const have = valueCount(ck.tensors);
+  if (want > 2 * have + 1_000_000) {
+    throw new CliError(`${ck.path} (${form} form) does not fit ${title} with ${numClasses} classes: ` +
+      `the model has ${want} values, the file ${have}`);
+  }
   // init: false skips the random initialisation: every value is loaded next (strictly).
-  const model = new RepVGG(backend, { ...REPVGG_VARIANTS[arch], numClasses, deploy: ck.form === 'deploy', init: false });
+  const net = new RepVGG(backend, { ...model.config, deploy: ck.form === 'deploy', init: false });
   try {
-    loadStateDict(model, ck.tensors, { strict: true });
+    loadStateDict(net, ck.tensors, { strict: true });
   } catch (e) {
-    model.dispose();
+    net.dispose();
     if (!(e instanceof StateDictError)) throw new CliError(`cannot load ${ck.path}: ${(e as Error).message}`);
     const guess = guessArch(ck.tensors);
-    const hint = guess && guess !== arch ? `\n  hint: the checkpoint's shapes are those of RepVGG-${guess} (--arch ${guess})` : '';
-    const form = ck.form === 'train' ? 'training' : 'deploy';
-    throw new CliError(`${ck.path} (${form} form) does not fit RepVGG-${arch} with ${numClasses} classes:` +
+    const hint = guess && guess !== model.name ? `\n  hint: the checkpoint's shapes are those of RepVGG-${guess} (--arch ${guess})` : '';
+    throw new CliError(`${ck.path} (${form} form) does not fit ${title} with ${numClasses} classes:` +
       `${e.message.replace(/^the state dict does not fit this model:/, '')}${hint}`);
   }
-  return model;
+  return net;
 }
 
 /** The class count: --classes if given, else the checkpoint's linear.weight rows, else an error. */

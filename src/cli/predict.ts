@@ -5,10 +5,12 @@ import { readNpy } from '../io/npy.js';
 import { softmax, topK } from '../topk.js';
 import { writeFileAtomic } from '../io/node.js';
 import { writeNpy } from '../io/npy.js';
-import { REPVGG_VARIANTS, repvggModelConvert } from '../models/repvgg.js';
+import { describeArch } from '../models/metadata.js';
+import { repvggModelConvert } from '../models/repvgg.js';
 import { Tensor } from '../tensor.js';
-import { UsageError, archArg, formatHelp, getBool, getInt, getString, parseArgs, requireString, type CommandSpec } from './args.js';
-import { CliError, classesOf, loadModel, readCheckpoint, readInputFile } from './checkpoint.js';
+import { UsageError, formatHelp, getBool, getInt, getString, parseArgs, requireString, type CommandSpec } from './args.js';
+import { CliError, loadModel, readCheckpoint, readInputFile, resolveModel } from './checkpoint.js';
+import { archFlags, archFromArgs } from './model-args.js';
 import type { Io } from './io.js';
 
 const BACKENDS: BackendKind[] = ['auto', 'wasm-simd', 'reference'];
@@ -20,11 +22,11 @@ export const predictSpec: CommandSpec = {
   summary: 'Runs a RepVGG model in eval mode on an NCHW float batch stored as .npy (float32, or float64 ' +
     'converted) and writes the logits [n, classes] as a float32 .npy.',
   flags: [
-    { name: 'arch', type: 'string', valueName: 'ARCH', description: `architecture: ${Object.keys(REPVGG_VARIANTS).join(', ')} (or RepVGG-A0, ...)` },
     { name: 'weights', type: 'string', valueName: 'FILE', description: 'checkpoint, torch .pt/.pth or .safetensors, training or deploy form (told from its keys)' },
-    { name: 'classes', type: 'int', min: 1, valueName: 'N', description: "number of classes (default: the checkpoint's linear.weight rows)" },
+    ...archFlags('architecture, for a checkpoint without repvgg-wasm metadata (an official one)'),
+    { name: 'classes', type: 'int', min: 1, valueName: 'N', description: "number of classes (default: the checkpoint's metadata or linear.weight rows)" },
     { name: 'deploy', type: 'boolean', description: 'convert a training-form checkpoint to the deploy form before running' },
-    { name: 'input', type: 'string', valueName: 'FILE', description: 'images, .npy of shape [n, 3, h, w]' },
+    { name: 'input', type: 'string', valueName: 'FILE', description: "images, .npy of shape [n, c, h, w] (c: the model's input channels)" },
     { name: 'output', type: 'string', valueName: 'FILE', description: 'logits, .npy of shape [n, classes] (replaced atomically)' },
     { name: 'batch-size', type: 'int', min: 1, valueName: 'N', description: 'images per forward pass (default 16)' },
     { name: 'backend', type: 'string', valueName: 'KIND', description: 'auto (default), wasm-simd or reference' },
@@ -53,7 +55,7 @@ export async function runPredict(argv: readonly string[], io: Io): Promise<numbe
   }
   const cmd = predictSpec.command;
   if (args.positionals.length) throw new CliError(`unexpected argument "${args.positionals[0]}" (${cmd} takes only options)`);
-  const arch = archArg(requireString(args, 'arch', cmd), cmd);
+  const arch = archFromArgs(args, cmd, true);
   const weightsPath = requireString(args, 'weights', cmd);
   const inputPath = requireString(args, 'input', cmd);
   const outputPath = requireString(args, 'output', cmd);
@@ -62,7 +64,14 @@ export async function runPredict(argv: readonly string[], io: Io): Promise<numbe
   const batchSize = getInt(args, 'batch-size') ?? 16;
   const quiet = getBool(args, 'quiet');
 
-  // The input first: a wrong shape is reported before the (slower) model load.
+  // The checkpoint first: it says how many channels the input must have.
+  const ck = await readCheckpoint(weightsPath);
+  if (!quiet) for (const note of ck.notes) io.err(`note: ${note}`);
+  const resolved = resolveModel(ck, arch, getInt(args, 'classes'));
+  const numClasses = resolved.metadata.numClasses;
+  const inC = resolved.metadata.inChannels;
+
+  // The input before the (slower) model build: a wrong shape is reported first.
   const raw = await readInputFile(inputPath, 'input');
   let x;
   try {
@@ -74,20 +83,17 @@ export async function runPredict(argv: readonly string[], io: Io): Promise<numbe
   if (x.dtype !== 'float32') {
     throw new CliError(`input ${inputPath} holds ${x.sourceDtype} values: expected a float32 (or float64) image batch`);
   }
-  const inC = 3;
   if (x.shape.length !== 4 || x.shape[1] !== inC) {
     throw new CliError(`input ${inputPath} has shape ${shape}: expected an NCHW batch [n, ${inC}, h, w]` +
+      ` (the model takes ${inC} input channel${inC === 1 ? '' : 's'})` +
       (x.shape.length === 3 && x.shape[0] === inC ? ' (one image? add the batch axis: x[None])' : '') +
-      (x.shape.length === 4 && x.shape[3] === inC ? ' (NHWC? transpose to NCHW: x.transpose(0, 3, 1, 2))' : ''));
+      (x.shape.length === 4 && x.shape[3] === inC && inC !== 1 ? ' (NHWC? transpose to NCHW: x.transpose(0, 3, 1, 2))' : ''));
   }
   const [n, , h, w] = x.shape;
   if (n === 0 || h === 0 || w === 0) throw new CliError(`input ${inputPath} has shape ${shape}: it holds no images`);
 
-  const ck = await readCheckpoint(weightsPath);
-  if (!quiet) for (const note of ck.notes) io.err(`note: ${note}`);
-  const numClasses = classesOf(getInt(args, 'classes'), ck);
   const backend = await createBackend(backendKind);
-  let model = loadModel(backend, arch, numClasses, ck);
+  let model = loadModel(backend, resolved, ck);
   if (getBool(args, 'deploy') && ck.form === 'train') model = repvggModelConvert(model, { inPlace: true });
   model.eval();
   const form = model.deploy ? 'deploy form' : 'training form';
@@ -109,7 +115,7 @@ export async function runPredict(argv: readonly string[], io: Io): Promise<numbe
     const best = top1(logits, n, numClasses);
     best.slice(0, SHOWN_ROWS).forEach((b, i) => io.out(`${i}: class ${b.index} (p=${b.prob.toFixed(4)})`));
     if (n > SHOWN_ROWS) io.out(`... ${n - SHOWN_ROWS} more rows`);
-    io.out(`wrote ${outputPath}: logits [${n}, ${numClasses}] float32 (RepVGG-${arch}, ${form}, eval mode)`);
+    io.out(`wrote ${outputPath}: logits [${n}, ${numClasses}] float32 (${describeArch(resolved.metadata)}, ${form}, eval mode)`);
   }
   return 0;
 }

@@ -4,9 +4,10 @@
 import { createBackend } from '../backends/create.js';
 import { BatchLoader } from '../data/loader.js';
 import { SOURCE_FORMS, loadSource } from '../data/sources.js';
-import { REPVGG_VARIANTS, type RepVGGConfig } from '../models/repvgg.js';
+import type { RepVGGConfig } from '../models/repvgg.js';
 import { train, type EpochRecord, type TrainOptions } from '../train/train.js';
-import { UsageError, archArg, formatHelp, getBool, getInt, getString, parseArgs, requireString, type CommandSpec } from './args.js';
+import { UsageError, formatHelp, getBool, getInt, getString, parseArgs, requireString, type CommandSpec } from './args.js';
+import { archFlags, archFromArgs } from './model-args.js';
 import type { Io } from './io.js';
 
 export const trainSpec: CommandSpec = {
@@ -15,11 +16,7 @@ export const trainSpec: CommandSpec = {
     'checkpoints every epoch (--resume continues a killed run exactly), then converts to the deploy form and ' +
     'evaluates both: the two accuracies must be equal.',
   flags: [
-    { name: 'arch', type: 'string', valueName: 'ARCH', description: `official architecture (${Object.keys(REPVGG_VARIANTS).join(', ')}), or "custom" with --blocks and --widths` },
-    { name: 'blocks', type: 'string', valueName: 'a,b,c,d', description: 'custom: blocks in stages 1-4, e.g. 1,2,2,1' },
-    { name: 'widths', type: 'string', valueName: 'a,b,c,d', description: 'custom: width multipliers of stages 1-4, e.g. 0.5,0.5,0.5,1' },
-    { name: 'groups', type: 'int', min: 1, valueName: 'G', description: 'custom: groups on blocks 2, 4, 6, ... (as the gN variants; default 1)' },
-    { name: 'se', type: 'boolean', description: 'custom: SE blocks (as D2se)' },
+    ...archFlags('official architecture'),
     { name: 'classes', type: 'int', min: 1, valueName: 'N', description: 'number of classes (default: what the data holds)' },
     { name: 'data', type: 'string', valueName: 'SOURCE', description: `training data: ${SOURCE_FORMS}` },
     { name: 'limit', type: 'int', min: 1, valueName: 'N', description: 'use only the first N training images (quick runs)' },
@@ -55,37 +52,10 @@ function floatFlag(value: string | undefined, name: string, fallback: number): n
   return n;
 }
 
-function listFlag(value: string, name: string, count: number, integer: boolean): number[] {
-  const parts = value.split(',').map((s) => Number(s.trim()));
-  if (parts.length !== count || parts.some((n) => !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))) {
-    throw new UsageError(`--${name} expects ${count} comma-separated ${integer ? 'positive integers' : 'positive numbers'}, got "${value}"`, trainSpec.command);
-  }
-  return parts;
-}
-
 function modelConfig(args: ReturnType<typeof parseArgs>): { name: string; cfg: RepVGGConfig } {
-  const arch = requireString(args, 'arch', trainSpec.command);
-  if (arch.toLowerCase() === 'custom') {
-    const blocks = getString(args, 'blocks');
-    const widths = getString(args, 'widths');
-    if (!blocks || !widths) throw new UsageError('--arch custom needs --blocks and --widths', trainSpec.command);
-    const groups = getInt(args, 'groups') ?? 1;
-    const map: Record<number, number> = {};
-    if (groups > 1) for (let l = 2; l <= 26; l += 2) map[l] = groups;
-    return {
-      name: 'custom',
-      cfg: {
-        numBlocks: listFlag(blocks, 'blocks', 4, true) as RepVGGConfig['numBlocks'],
-        widthMultiplier: listFlag(widths, 'widths', 4, false) as RepVGGConfig['widthMultiplier'],
-        overrideGroupsMap: map, useSE: getBool(args, 'se'),
-      },
-    };
-  }
-  for (const f of ['blocks', 'widths', 'groups', 'se']) {
-    if (args.flags[f] !== undefined) throw new UsageError(`--${f} only applies to --arch custom`, trainSpec.command);
-  }
-  const name = archArg(arch, trainSpec.command);
-  return { name, cfg: { ...REPVGG_VARIANTS[name] } };
+  requireString(args, 'arch', trainSpec.command);
+  const arch = archFromArgs(args, trainSpec.command)!;
+  return { name: arch.name, cfg: { ...arch.preset! } };
 }
 
 /** Progress on a terminal: one line rewritten in place. */
@@ -143,6 +113,12 @@ export async function runTrain(argv: readonly string[], io: Io, tty = process.st
     data: `${dataSpec}; limit ${getInt(args, 'limit') ?? 'none'}; augment ${getBool(args, 'no-augment') ? 'off' : 'default'}`,
     outDir: out,
     resume: getBool(args, 'resume'),
+    // Recorded in the checkpoint and deploy file, so that predict needs nothing but the file.
+    // Names only when they cover every class (--classes may ask for more than the data has).
+    modelInfo: {
+      classNames: data.train.classNames?.length === classes ? data.train.classNames : null,
+      preprocessing: data.preprocessing,
+    },
   };
   const backend = await createBackend(backendKind);
   // The last, smaller batch is dropped in training: a batch of one image would give BN a

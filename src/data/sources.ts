@@ -14,6 +14,7 @@ import {
 } from './formats.js';
 import { readNpy } from '../io/npy.js';
 import type { NamedTensor } from '../io/types.js';
+import type { Preprocessing } from '../models/metadata.js';
 
 /** MNIST's usual constants (the 60,000 28x28 training digits), applied to the padded 32x32 images. */
 export const MNIST_MEAN: readonly number[] = Object.freeze([0.1307]);
@@ -52,6 +53,19 @@ export interface LoadSourceOptions {
 export interface LoadedSource extends TrainTestSplit {
   /** One line: what was loaded, the split sizes, normalization and augmentation. */
   description: string;
+  /**
+   * How an image file becomes an input like these (recorded in the trained model's metadata):
+   * resize the shorter side to the images' size (28 for digits, which the source pads to 32), crop
+   * the centre to h x w, normalize with the dataset's mean and std. null for float .npy images,
+   * whose scale relative to 0..255 pixels is unknown.
+   */
+  preprocessing: Preprocessing | null;
+}
+
+/** The eval transform that makes an image file into one of `ds`'s inputs (see LoadedSource). */
+export function datasetPreprocessing(ds: ImageDataset, resize = Math.min(ds.h, ds.w)): Preprocessing | null {
+  if (!(ds.pixels instanceof Uint8Array)) return null;
+  return { resize, crop: [ds.h, ds.w], mean: [...ds.mean], std: [...ds.std] };
 }
 
 export type SourceSpec =
@@ -288,12 +302,15 @@ export async function loadSource(spec: string, opts: LoadSourceOptions = {}): Pr
   let split: TrainTestSplit;
   let what: string;
   const notes: string[] = [];
+  // Digits padded 28 -> 32 by the source: an image file is resized to 28 and padded by the crop.
+  let resize: number | undefined;
   switch (src.kind) {
     case 'mnist': {
       const { dir, digits } = await files.readMnistPackageDigits();
       split = mnistFromPackageDigits(digits);
       what = `mnist (the \`mnist\` package's ${split.train.n + split.test.n} digits in ${dir}, fixed shuffle, ` +
         'padded 28x28 -> 32x32)';
+      resize = 28;
       break;
     }
     case 'mnist-idx': {
@@ -312,6 +329,7 @@ export async function loadSource(spec: string, opts: LoadSourceOptions = {}): Pr
       split = mnistFromIdx({ trainImages, trainLabels, testImages, testLabels,
         names: { trainImages: a, trainLabels: b, testImages: c, testLabels: d } });
       what = `mnist IDX files in ${src.dir}${split.train.h === 32 ? ' (28x28 padded to 32x32)' : ''}`;
+      if (split.train.h === 32) resize = 28;
       break;
     }
     case 'cifar10': {
@@ -361,5 +379,5 @@ export async function loadSource(spec: string, opts: LoadSourceOptions = {}): Pr
   if (split.train.n < full.train) notes.push(`limited to the first ${split.train.n} of ${full.train} training images`);
   if (split.test.n < full.test) notes.push(`limited to the first ${split.test.n} of ${full.test} test images`);
   const description = describeSplit(what, split, opts.augment ?? true) + (notes.length ? `; ${notes.join('; ')}` : '');
-  return { train: split.train, test: split.test, description };
+  return { train: split.train, test: split.test, description, preprocessing: datasetPreprocessing(split.train, resize) };
 }
