@@ -6,6 +6,8 @@ import { gunzipBounded } from '../src/data/files.js';
 import { cifar10FromBatches } from '../src/data/sources.js';
 import { idxSizeFromHeader, parseIdx } from '../src/data/formats.js';
 import { readNpy, readSafetensors, readTensorFile, readTorch, type NamedTensor } from '../src/io/index.js';
+import { decodeJpeg } from '../src/image/jpeg.js';
+import { decodePng } from '../src/image/png.js';
 import { readModelMetadata } from '../src/models/metadata.js';
 import type { SeedKind } from './mutate.js';
 
@@ -20,6 +22,7 @@ export interface Target {
 
 const IO = 'test/fixtures/io/';
 const SEEDS = 'test/fixtures/fuzz/seeds/';
+const IMAGES = 'test/fixtures/images/';
 
 function tensorBytes(tensors: Iterable<NamedTensor>): number {
   let n = 0;
@@ -66,6 +69,17 @@ export const TARGETS: readonly Target[] = [
     name: 'any-tensor-file', kind: 'binary',
     seeds: [`${IO}torch_sd.pt`, `${IO}torch_legacy.pt`, `${IO}tiny.safetensors`, `${IO}f4.npy`],
     run: (b) => tensorBytes(readTensorFile(b).tensors.values()),
+  },
+  {
+    name: 'png', kind: 'png',
+    seeds: ['rgb8_adam7_odd', 'pal8_trns', 'gray16', 'gray2', 'rgba8', 'ga16', 'gray8_trns', 'pal1'].map((f) => `${IMAGES}${f}.png`),
+    run: (b) => decodePng(b).data.byteLength,
+  },
+  {
+    name: 'jpeg', kind: 'binary',
+    seeds: ['baseline_420', 'progressive_420', 'restart_420', 'restart_progressive', 'cmyk', 'sample_411', 'sample_440', 'gray',
+      'progressive_gray'].map((f) => `${IMAGES}${f}.jpg`),
+    run: (b) => decodeJpeg(b).data.byteLength,
   },
   {
     name: 'cifar', kind: 'binary', seeds: [`${SEEDS}cifar_batch.bin`],

@@ -211,6 +211,12 @@ expected['png']['pil_rgb'] = {
     'pilHighByte': False, 'pil': b64(np.array(Image.open(os.path.join(OUT, 'pil_rgb.png')))),
 }
 
+# PIL's convert('L') and convert('RGB') of a few (what toChannels must give): luma, dropped alpha.
+expected['convert'] = {}
+for name in ['rgb8', 'rgba8', 'pal8_trns', 'ga8', 'gray4', 'rgb16']:
+    im = Image.open(os.path.join(OUT, f'{name}.png'))
+    expected['convert'][name] = {'file': f'{name}.png', 'L': b64(np.array(im.convert('L'))), 'RGB': b64(np.array(im.convert('RGB')))}
+
 # ------------------------------------------------------------------------------------------------
 # JPEG
 

@@ -4,6 +4,7 @@
 // broken file gets: a clear error, never a crash or a silently short image.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { deflateSync } from 'node:zlib';
 import { crc32 } from '../src/io/inflate.js';
 import { ReadLimitError } from '../src/io/limits.js';
 import { decodePng, isPng } from '../src/image/png.js';
@@ -87,7 +88,24 @@ test('broken files: each a clear error naming what is wrong', () => {
   err(concat(SIG, ihdr(9000, 9000), chunk('IDAT', new Uint8Array(100)), chunk('IEND', new Uint8Array(0))),
     /100 bytes of compressed data cannot hold a 9000x9000 image/, 'compressed size bound');
   throwsWith(() => decodePng(good, { maxImagePixels: 100 }), [/png: the image is 13x11 \(143 pixels\), over the maxImagePixels limit of 100/], ReadLimitError);
-  // A bad filter byte and a bad palette index, in otherwise valid files (re-deflated by Node's zlib).
+  // A bad filter byte, a bad palette index, short data and a wrong checksum, in otherwise valid
+  // files (deflated by Node's zlib).
+  const idat = (raw: number[]) => chunk('IDAT', new Uint8Array(deflateSync(Uint8Array.from(raw))));
+  const end = chunk('IEND', new Uint8Array(0));
+  const gray = (raw: number[]) => concat(SIG, ihdr(2, 2, 8, 0), idat(raw), end);
+  assert.equal([...decodePng(gray([0, 1, 2, 2, 3, 4])).data], [1, 2, 4, 6], 'filter 2 (up) adds the row above');
+  err(gray([0, 1, 2, 7, 3, 4]), /row 1 has filter type 7 \(0 to 4 exist\)/, 'filter type');
+  err(gray([0, 1, 2, 0, 3]), /inflates to 5 bytes, the image size says 6/, 'short data');
+  err(gray([0, 1, 2, 0, 3, 4, 5]), /inflates to more than the 6 bytes the image size says/, 'long data');
+  const z = new Uint8Array(deflateSync(Uint8Array.of(0, 1, 2, 0, 3, 4)));
+  z[z.length - 1] ^= 1;
+  err(concat(SIG, ihdr(2, 2, 8, 0), chunk('IDAT', z), end), /Adler-32 checksum mismatch/, 'checksum');
+  const plte = chunk('PLTE', Uint8Array.of(1, 2, 3, 4, 5, 6));
+  err(concat(SIG, ihdr(2, 1, 8, 3), plte, idat([0, 1, 2]), end), /pixel \(1, 0\) has palette index 2, but the palette has 2 entries/, 'index');
+  err(concat(SIG, ihdr(2, 1, 8, 3), plte, chunk('tRNS', Uint8Array.of(1, 2, 3)), idat([0, 1, 0]), end),
+    /tRNS has 3 alphas for a palette of 2 entries/, 'tRNS');
+  const interlacedGray = concat(SIG, ihdr(1, 1, 8, 0, 1), idat([0, 9]), end);
+  assert.equal([...decodePng(interlacedGray).data], [9], 'a 1x1 Adam7 image has only pass 1');
 });
 
 test.run();

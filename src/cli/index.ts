@@ -11,7 +11,7 @@ import { runTrain } from './train.js';
 const COMMANDS: Record<string, { run: (argv: readonly string[], io: Io) => Promise<number>; summary: string }> = {
   info: { run: runInfo, summary: 'parameters, MACs and memory of an architecture, per stage' },
   convert: { run: runConvert, summary: 'convert a training checkpoint to the deploy form (.safetensors)' },
-  predict: { run: runPredict, summary: 'logits of an .npy image batch' },
+  predict: { run: runPredict, summary: 'top classes of image files (PNG, JPEG), or logits of an .npy batch' },
   train: { run: runTrain, summary: 'train on mnist, CIFAR-10 or .npy data; checkpoints, resume, deploy evaluation' },
 };
 
@@ -29,6 +29,7 @@ export const MAIN_HELP = [
   '  repvgg info A0 --classes 10 --size 32 32',
   '  repvgg convert --arch A0 --in RepVGG-A0-train.pth --out RepVGG-A0-deploy.safetensors',
   '  repvgg predict --arch A0 --weights RepVGG-A0-deploy.safetensors --input x.npy --output logits.npy',
+  '  repvgg predict --weights runs/mnist/deploy.safetensors --image seven.png --json',
   '  repvgg train --arch custom --blocks 1,2,2,1 --widths 0.5,0.5,0.5,1 --data mnist --epochs 8 --out runs/mnist',
 ].join('\n');
 

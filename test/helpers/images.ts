@@ -20,6 +20,7 @@ export interface Expected {
   jpeg: Record<string, JpegCase>;
   preprocess: Record<string, PreprocessCase>;
   preprocess_box: { file: string; top: number; left: number; height: number; width: number; size: number; resized: string };
+  convert: Record<string, { file: string; L: string; RGB: string }>;
 }
 
 export const EXPECTED = JSON.parse(readFileSync(new URL('expected.json', DIR), 'utf8')) as Expected;

@@ -42,3 +42,10 @@ export const TOL_PIXEL_ZERO = 1e-6;
 /** Absolute, a dataset's per-channel mean or std in float64 against a float64 recomputation:
  *  only the order of the sums differs. */
 export const TOL_STATS_F64 = 1e-9;
+
+/** Absolute, our eval transform (resize, crop, normalize) against torchvision's on PIL images: the
+ *  8-bit stages are PIL's integer arithmetic done the same way (bytes equal, resize.test.ts), and
+ *  x / 255, - mean, / std are float32 steps in torch's order; only x / 255 goes through float64
+ *  first, which can round one way where float32 division rounds the other: at most one float32
+ *  ulp, i.e. under 1e-6 for values below 3 in magnitude. (Measured: 0, bit for bit.) */
+export const TOL_TORCHVISION = 1e-6;
