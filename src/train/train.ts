@@ -3,7 +3,7 @@
 // epoch (evaluate.ts); a checkpoint after each epoch (checkpoint.ts), from which a run resumes
 // exactly; at the end the deploy form, evaluated beside the training form.
 import type { Backend } from '../backend.js';
-import type { BatchLoader } from '../data/loader.js';
+import type { BatchSource } from '../data/loader.js';
 import { ensureDir, writeFileAtomic, writeSafetensors } from '../io/index.js';
 import { describeModel, metadataEntries, type ModelMetadata, type Preprocessing } from '../models/metadata.js';
 import { RepVGG, repvggModelConvert, type RepVGGConfig } from '../models/repvgg.js';
@@ -93,7 +93,7 @@ export class NonFiniteLossError extends Error {
   }
 }
 
-export async function train(backend: Backend, data: { train: BatchLoader; test: BatchLoader },
+export async function train(backend: Backend, data: { train: BatchSource; test: BatchSource },
   opts: TrainOptions, events: TrainEvents = {}): Promise<TrainResult> {
   checkOptions(opts);
   checkData(opts, data);
@@ -117,7 +117,7 @@ export async function train(backend: Backend, data: { train: BatchLoader; test: 
   }
 }
 
-async function runTraining(backend: Backend, data: { train: BatchLoader; test: BatchLoader }, opts: TrainOptions,
+async function runTraining(backend: Backend, data: { train: BatchSource; test: BatchSource }, opts: TrainOptions,
   events: TrainEvents, model: RepVGG, optimizer: Optimizer, started: number): Promise<TrainResult> {
   const batchesPerEpoch = data.train.batchesPerEpoch;
   const totalSteps = opts.epochs * batchesPerEpoch;
@@ -238,7 +238,7 @@ function checkOptions(o: TrainOptions): void {
 }
 
 /** The model must take the images the loaders give (checked before anything is built). */
-function checkData(o: TrainOptions, data: { train: BatchLoader; test: BatchLoader }): void {
+function checkData(o: TrainOptions, data: { train: BatchSource; test: BatchSource }): void {
   const inC = o.model.inChannels ?? 3;
   const [c, h, w] = imageShape(data.train);
   const [tc, th, tw] = imageShape(data.test);
