@@ -196,8 +196,10 @@ async function predictImages(args: ReturnType<typeof parseArgs>, io: Io, resolve
   if (!quiet) for (const a of resolved.assumed) io.err(`note: ${a}`);
   const pre: Preprocessing | null = m.preprocessing;
   if (pre === null) {
-    throw new CliError(`${ck.path} does not record how images become its inputs (trained on float .npy data?): ` +
-      'run it on an .npy batch with --input instead');
+    throw new CliError(ck.metadata
+      ? `${ck.path} does not record how images become its inputs (trained on float .npy data?): run it on an .npy batch with --input instead`
+      : `${ck.path} has no repvgg-wasm metadata and takes ${m.inChannels} input channel${m.inChannels === 1 ? '' : 's'}: ` +
+        "ImageNet's preprocessing does not apply; run it on an .npy batch with --input instead");
   }
   if (m.inChannels !== 1 && m.inChannels !== 3) {
     throw new CliError(`${ck.path}: the model takes ${m.inChannels} input channels; images give 1 (gray) or 3 (RGB)`);
