@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { writeSafetensors } from '../src/io/index.js';
+import { describeModel, metadataEntries } from '../src/models/metadata.js';
 import { f32, idxFile, stateDictPickle, torchLegacy, torchZip, type TensorSpec } from './craft.js';
 import { HOSTILE } from './hostile.js';
 import { ROOT } from './targets.js';
@@ -59,7 +60,16 @@ function seeds(): [string, Uint8Array][] {
   for (let r = 0; r < 3; r++) cifar[r * 3073] = r * 4;
   const images = idxFile([3, 4, 4], Uint8Array.from({ length: 48 }, (_, i) => i * 5));
   const labels = idxFile([3], Uint8Array.of(1, 7, 9));
+  // A deploy file with the model metadata of models/metadata.ts (a tiny stand-in state dict: the
+  // target reads the header and the metadata, not the model).
+  const model = writeSafetensors({
+    'stage0.rbr_reparam.weight': { shape: [2, 1, 3, 3], data: Float32Array.from({ length: 18 }, (_, i) => i / 18) },
+    'linear.weight': { shape: [3, 2], data: Float32Array.of(1, 2, 3, 4, 5, 6) },
+  }, metadataEntries(describeModel({ numBlocks: [1, 2, 1, 1], widthMultiplier: [0.5, 0.5, 0.5, 1], overrideGroupsMap: { 2: 2 }, numClasses: 3, inChannels: 1 }, {
+    inputSize: [32, 32], classNames: ['cat', 'dog', 'emu'], preprocessing: { resize: 36, crop: [32, 32], mean: [0.5], std: [0.25] },
+  })));
   return [
+    ['seeds/model.safetensors', model],
     ['seeds/torch_views.pt', views],
     ['seeds/legacy_views.pt', legacy],
     ['seeds/aliased.safetensors', safetensors],

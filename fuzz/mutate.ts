@@ -2,12 +2,15 @@
 // reproducible from (seed, case index) alone.
 //
 // Besides blind byte edits (flips, truncations, boundary integers, deleted and repeated ranges),
-// three know the formats well enough to get past the first checks: text tokens swapped in .npy
+// four know the formats well enough to get past the first checks: text tokens swapped in .npy
 // and safetensors headers, pickle opcode snippets inserted into pickles (floods, deep nesting,
-// huge calls, memo games), and edits inside a ZIP entry followed by re-zipping with correct CRCs,
-// so that a change to data.pkl reaches the unpickler instead of failing the checksum.
+// huge calls, memo games), edits inside a ZIP entry followed by re-zipping with correct CRCs,
+// so that a change to data.pkl reaches the unpickler instead of failing the checksum, and edits
+// of a PNG's chunks or inflated pixels with the CRCs fixed and the pixels deflated again.
+import { deflateSync, inflateSync } from 'node:zlib';
 import { ZipArchive } from '../src/io/zip.js';
-import { makeZipArchive, type ZipEntrySpec } from './craft.js';
+import { pngChunk } from '../src/image/png-write.js';
+import { concat, makeZipArchive, type ZipEntrySpec } from './craft.js';
 
 /** Mulberry32: a small seeded PRNG. */
 export function rng(seed: number): () => number {
@@ -184,10 +187,10 @@ const BLIND: readonly Mutator[] = [flip, flip, bitFlip, truncate, boundary, boun
 const TEXT: readonly Mutator[] = [...BLIND, token, token, token];
 const PICKLE: readonly Mutator[] = [...BLIND, pickleSnippet, pickleSnippet, pickleSnippet, boundary];
 
-export type SeedKind = 'binary' | 'text-header' | 'pickle' | 'zip';
+export type SeedKind = 'binary' | 'text-header' | 'pickle' | 'zip' | 'png';
 
 /** One to three mutations from the kind's set. */
-function mutateFlat(b: Uint8Array, kind: Exclude<SeedKind, 'zip'>, r: Rand): { bytes: Uint8Array; how: string[] } {
+function mutateFlat(b: Uint8Array, kind: Exclude<SeedKind, 'zip' | 'png'>, r: Rand): { bytes: Uint8Array; how: string[] } {
   const set = kind === 'text-header' ? TEXT : kind === 'pickle' ? PICKLE : BLIND;
   let out = b;
   const how: string[] = [];
@@ -220,6 +223,7 @@ function zipEntries(seed: Uint8Array): ZipEntrySpec[] | null {
  * time edits of one entry (data.pkl most often) and a re-zip with correct sizes and CRCs.
  */
 export function mutate(seed: Uint8Array, kind: SeedKind, r: Rand): { bytes: Uint8Array; how: string } {
+  if (kind === 'png') return mutatePng(seed, r);
   if (kind !== 'zip') {
     const m = mutateFlat(seed, kind, r);
     return { bytes: m.bytes, how: m.how.join('+') };
@@ -237,4 +241,56 @@ export function mutate(seed: Uint8Array, kind: SeedKind, r: Rand): { bytes: Uint
   // Sometimes deflate the edited entry (bombs from repeated opcodes compress well).
   if (r() < 0.2) rebuilt[i] = { ...rebuilt[i], deflate: true };
   return { bytes: makeZipArchive(rebuilt), how: `entry ${target.name}:${m.how.join('+')}` };
+}
+
+/** The chunks of a PNG (type and data), or null if the seed is not one. */
+function pngChunks(b: Uint8Array): { type: string; data: Uint8Array }[] | null {
+  const out: { type: string; data: Uint8Array }[] = [];
+  let p = 8;
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  while (p + 12 <= b.length) {
+    const len = dv.getUint32(p);
+    if (p + 12 + len > b.length) return null;
+    out.push({ type: String.fromCharCode(...b.subarray(p + 4, p + 8)), data: b.slice(p + 8, p + 8 + len) });
+    p += 12 + len;
+  }
+  return out;
+}
+
+/** A PNG from chunks, with correct CRCs. */
+function pngFrom(chunks: { type: string; data: Uint8Array }[]): Uint8Array {
+  return concat([Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a), ...chunks.map((c) => pngChunk(c.type, c.data))]);
+}
+
+/**
+ * A mutated PNG: a third of the time blind edits (most fail the CRC check); a third edits of one
+ * chunk's data with the CRCs fixed (corrupt headers and zlib streams reach the decoder); a third
+ * edits of the inflated image data, deflated again (filter bytes and samples reach the unfilter).
+ */
+function mutatePng(seed: Uint8Array, r: Rand): { bytes: Uint8Array; how: string } {
+  const chunks = pngChunks(seed);
+  const u = r();
+  if (!chunks || u < 0.33) {
+    const m = mutateFlat(seed, 'binary', r);
+    return { bytes: m.bytes, how: m.how.join('+') };
+  }
+  if (u < 0.66) {
+    const i = int(r, chunks.length);
+    const m = mutateFlat(chunks[i].data, 'binary', r);
+    const edited = chunks.map((c, j) => (j === i ? { ...c, data: m.bytes } : c));
+    return { bytes: pngFrom(edited), how: `chunk ${chunks[i].type}:${m.how.join('+')}` };
+  }
+  const idat = chunks.filter((c) => c.type === 'IDAT');
+  const z = new Uint8Array(idat.reduce((s, c) => s + c.data.length, 0));
+  let o = 0;
+  for (const c of idat) {
+    z.set(c.data, o);
+    o += c.data.length;
+  }
+  const raw = new Uint8Array(inflateSync(z));
+  const m = mutateFlat(raw, 'binary', r);
+  const first = chunks.findIndex((c) => c.type === 'IDAT');
+  const rebuilt = [...chunks.slice(0, first).filter((c) => c.type !== 'IDAT'), { type: 'IDAT', data: new Uint8Array(deflateSync(m.bytes)) },
+    ...chunks.slice(first).filter((c) => c.type !== 'IDAT')];
+  return { bytes: pngFrom(rebuilt), how: `pixels:${m.how.join('+')}` };
 }

@@ -7,7 +7,10 @@ import { cifar10FromBatches } from '../src/data/sources.js';
 import { idxSizeFromHeader, parseIdx } from '../src/data/formats.js';
 import { readNpy, readSafetensors, readTensorFile, readTorch, type FileTensor } from '../src/io/index.js';
 import { readPdparams } from '../src/io/pdparams.js';
+import { decodeJpeg } from '../src/image/jpeg.js';
+import { decodePng } from '../src/image/png.js';
 import { fromPaddle } from '../src/models/paddle.js';
+import { readModelMetadata } from '../src/models/metadata.js';
 import type { SeedKind } from './mutate.js';
 
 export interface Target {
@@ -21,6 +24,7 @@ export interface Target {
 
 const IO = 'test/fixtures/io/';
 const SEEDS = 'test/fixtures/fuzz/seeds/';
+const IMAGES = 'test/fixtures/images/';
 
 function tensorBytes(tensors: Iterable<FileTensor>): number {
   let n = 0;
@@ -50,6 +54,15 @@ export const TARGETS: readonly Target[] = [
     run: (b) => tensorBytes(readSafetensors(b).tensors.values()),
   },
   {
+    // The model metadata of a deploy file (models/metadata.ts), through the safetensors header.
+    name: 'model-metadata', kind: 'text-header', seeds: [`${SEEDS}model.safetensors`],
+    run: (b) => {
+      const st = readSafetensors(b);
+      const m = readModelMetadata(st.metadata);
+      return tensorBytes(st.tensors.values()) + (m ? JSON.stringify(m).length : 0);
+    },
+  },
+  {
     name: 'npy', kind: 'text-header',
     seeds: ['f4.npy', 'f4_v2.npy', 'f4_v3.npy', 'f8.npy', 'i4.npy', 'i8.npy', 'scalar.npy', 'fortran.npy'].map((f) => IO + f),
     run: (b) => readNpy(b).data.byteLength,
@@ -62,6 +75,17 @@ export const TARGETS: readonly Target[] = [
   {
     name: 'pdparams', kind: 'pickle', seeds: [`${SEEDS}tiny_p2.pdparams`, `${SEEDS}tiny_p4.pdparams`],
     run: (b) => fromPaddle(readPdparams(b).tensors).size,
+  },
+  {
+    name: 'png', kind: 'png',
+    seeds: ['rgb8_adam7_odd', 'pal8_trns', 'gray16', 'gray2', 'rgba8', 'ga16', 'gray8_trns', 'pal1'].map((f) => `${IMAGES}${f}.png`),
+    run: (b) => decodePng(b).data.byteLength,
+  },
+  {
+    name: 'jpeg', kind: 'binary',
+    seeds: ['baseline_420', 'progressive_420', 'restart_420', 'restart_progressive', 'cmyk', 'sample_411', 'sample_440', 'gray',
+      'progressive_gray'].map((f) => `${IMAGES}${f}.jpg`),
+    run: (b) => decodeJpeg(b).data.byteLength,
   },
   {
     name: 'cifar', kind: 'binary', seeds: [`${SEEDS}cifar_batch.bin`],

@@ -32,6 +32,12 @@ export type { RepVGGConfig, CreateOptions, BlockPlan } from './models/repvgg.js'
 export { equivalentKernelBias, fuseConvBn, identityKernel, padKernelToSize } from './models/reparam.js';
 export type { BnValues, BranchValues, KernelBias } from './models/reparam.js';
 export { stateDict, loadStateDict, detectForm, StateDictError } from './models/state-dict.js';
+export {
+  METADATA_KEY, METADATA_FORMAT, METADATA_LIMITS, ModelMetadataError, describeModel, metadataEntries, readModelMetadata,
+  checkModelMetadata, checkPreprocessing, configOf, variantOf, archName, describeArch, imagenetPreprocessing, IMAGENET_MEAN, IMAGENET_STD,
+} from './models/metadata.js';
+export type { ModelMetadata, Preprocessing, DescribeModelOptions } from './models/metadata.js';
+export * from './image/index.js';
 export type { StateDict, LoadReport } from './models/state-dict.js';
 export { Optimizer, officialNoDecay, cosineWithWarmup } from './train/optimizer.js';
 export type { OptimizerConfig, OptimizerKind } from './train/optimizer.js';

@@ -3,6 +3,7 @@
 // `repvgg` executable.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { parseArgs, type CommandSpec } from '../src/cli/args.js';
 import { cli, fails, ok } from './helpers/cli.js';
 
 test('repvgg --help and each subcommand --help exit 0', () => {
@@ -26,6 +27,21 @@ test('unknown subcommands, flags and architectures are errors naming them', () =
   fails(cli('info', 'Z9'), 'unknown architecture', 'Z9');
   fails(cli('convert', '--arch', 'a0', '--out', 'x.safetensors'), 'missing required flag', '--in');
   assert.is(cli('info', 'a0', '--bogus').status, 2, 'usage errors exit with 2');
+});
+
+test('variadic flags: every word up to the next flag, again adds to the list, =value, none is an error', () => {
+  const spec: CommandSpec = {
+    command: 'repvgg t', summary: '', flags: [
+      { name: 'image', type: 'string', variadic: true, description: '' },
+      { name: 'topk', type: 'int', description: '' },
+      { name: 'json', type: 'boolean', description: '' },
+    ],
+  };
+  const a = parseArgs(['--image', 'a.png', 'b c.jpg', '-x.png', '--topk', '3', '--image=d.png', '--json'], spec);
+  assert.equal(a.flags.image, ['a.png', 'b c.jpg', '-x.png', 'd.png']);
+  assert.is(a.flags.topk, 3);
+  assert.throws(() => parseArgs(['--image', '--json'], spec), /--image needs at least one value/);
+  assert.throws(() => parseArgs(['--image='], spec), /--image needs at least one value/);
 });
 
 test.run();

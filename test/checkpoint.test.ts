@@ -8,6 +8,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createBackend } from '../src/backends/create.js';
 import { BatchLoader, loadSource } from '../src/data/index.js';
+import { readSafetensors } from '../src/io/index.js';
+import { METADATA_FORMAT, describeModel, readModelMetadata } from '../src/models/metadata.js';
 import { RepVGG, type RepVGGConfig } from '../src/models/repvgg.js';
 import { NonFiniteStateError, saveCheckpoint } from '../src/train/checkpoint.js';
 import { Optimizer, officialNoDecay } from '../src/train/optimizer.js';
@@ -30,7 +32,8 @@ test('a state with a NaN is refused, naming the tensor and the count, and nothin
   w[3] = NaN;
   w[5] = Infinity;
   const path = join(root, 'nan.safetensors');
-  const err = await saveCheckpoint(path, model, optimizer, { epoch: 1, steps: 4, history: [], options: BASE, changes: [] })
+  const err = await saveCheckpoint(path, model, optimizer, { epoch: 1, steps: 4, history: [], options: BASE, changes: [] },
+    describeModel(MODEL, { inputSize: [32, 32] }))
     .then(() => null, (e: unknown) => e);
   assert.ok(err instanceof NonFiniteStateError, `expected NonFiniteStateError, got ${String(err)}`);
   assert.match(err.message, /model\.linear\.weight holds 2 NaN\/Inf values/);
@@ -79,6 +82,34 @@ test('resume: other data or batch size is refused; a new learning rate is taken 
   assert.is(r.history.length, 2);
   r.model.dispose();
   r.deployModel.dispose();
+});
+
+test('the checkpoint and the deploy file say what model they hold (models/metadata.ts), the trainer\'s progress apart', async () => {
+  const d = join(root, 'meta');
+  const r = await train(backend, loaders(), {
+    ...BASE, epochs: 1, outDir: d, modelInfo: { classNames: source.train.classNames, preprocessing: source.preprocessing },
+  });
+  r.model.dispose();
+  r.deployModel.dispose();
+  const want = {
+    format: METADATA_FORMAT, arch: 'custom', numBlocks: [1, 1, 1, 1], widthMultiplier: [0.25, 0.25, 0.25, 0.5],
+    overrideGroupsMap: {}, useSE: false, inChannels: 1, inputSize: [32, 32], numClasses: 10,
+    classNames: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+    preprocessing: { resize: 28, crop: [32, 32], mean: [0.1307], std: [0.3081] },
+  };
+  for (const file of ['checkpoint.safetensors', 'deploy.safetensors']) {
+    const st = readSafetensors(new Uint8Array(await readFile(join(d, file))));
+    assert.equal(readModelMetadata(st.metadata, file), want, file);
+    assert.is(st.metadata.arch, 'custom', `${file}: the plain arch key`);
+    assert.is(st.metadata.num_classes, '10', `${file}: the plain num_classes key`);
+    assert.is('trainer' in st.metadata, file === 'checkpoint.safetensors', `${file}: trainer progress only in the checkpoint`);
+  }
+  // The options recorded for resume (and in metrics.json) leave the class names out.
+  const m = JSON.parse(await readFile(join(d, 'metrics.json'), 'utf8'));
+  assert.not.ok('modelInfo' in m.options, 'metrics.json options');
+  // A model that does not take the data's images is refused before anything runs.
+  const bad = await train(backend, loaders(), { ...BASE, model: { ...MODEL, inChannels: 3 } }).then(() => null, (e: unknown) => e);
+  assert.match(String(bad), /the model takes 3 input channels but the training images have 1/);
 });
 
 test.run();

@@ -11,6 +11,7 @@ import { createBackend } from '../src/backends/create.js';
 import { readNpy, writeNpy } from '../src/io/npy.js';
 import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
 import { BatchNorm2d } from '../src/nn/layers.js';
+import { METADATA_KEY, imagenetPreprocessing, readModelMetadata } from '../src/models/metadata.js';
 import { REPVGG_VARIANTS, RepVGG, repvggModelConvert } from '../src/models/repvgg.js';
 import { stateDict } from '../src/models/state-dict.js';
 import { Tensor } from '../src/tensor.js';
@@ -83,6 +84,11 @@ test('convert and predict round trip (A0, 10 classes, 32x32): training, deploy a
       assert.is(t.dtype, 'float32', `${k} float32`);
     }
     assert.is(fused.metadata.arch, 'RepVGG-A0');
+    // The input had no metadata: the deploy file records what --arch said and what was assumed.
+    const meta = readModelMetadata(fused.metadata)!;
+    assert.equal([meta.arch, meta.numClasses, meta.inChannels, meta.inputSize, meta.classNames], ['A0', 10, 3, [224, 224], null]);
+    assert.equal(meta.preprocessing, imagenetPreprocessing());
+    assert.match(conv.stderr, /assuming ImageNet's preprocessing/);
 
     const run = (weights: string, out: string, ...extra: string[]) => {
       const r = ok(cli('predict', '--arch', 'a0', '--weights', weights, '--input', join(dir, 'x.npy'), '--output', join(dir, out), ...extra), `predict ${out}`);
@@ -117,8 +123,10 @@ test('convert and predict round trip (A0, 10 classes, 32x32): training, deploy a
       'truncated checkpoint (predict)', 'truncated');
     const wrongArch = cli('convert', '--arch', 'B0', '--in', train, '--out', join(dir, 'b0.safetensors'));
     fails(wrongArch, '--arch B0 on an A0 checkpoint', 'RepVGG-B0', 'missing keys', 'stage1.2.rbr_dense.conv.weight', 'mis-shaped', 'RepVGG-A0');
-    fails(cli('predict', '--arch', 'a0', '--classes', '5', '--weights', deploy, '--input', join(dir, 'x.npy'), '--output', join(dir, 'c.npy')),
+    fails(cli('predict', '--arch', 'a0', '--classes', '5', '--weights', train, '--input', join(dir, 'x.npy'), '--output', join(dir, 'c.npy')),
       'wrong --classes', 'linear.weight', '[5,1280]');
+    fails(cli('predict', '--classes', '5', '--weights', deploy, '--input', join(dir, 'x.npy'), '--output', join(dir, 'c.npy')),
+      '--classes against the metadata', '--classes 5 does not match', 'its metadata says 10 classes');
     fails(cli('convert', '--arch', 'a0', '--in', join(dir, 'nope.pt'), '--out', join(dir, 'n.safetensors')), 'missing file', 'nope.pt', 'no such file');
     fails(cli('convert', '--arch', 'a0', '--in', join(dir, 'x.npy'), '--out', join(dir, 'n.safetensors')), 'npy as checkpoint', '.npy');
 
@@ -171,7 +179,71 @@ test('predict without --arch: a custom one-channel deploy file (as the browser d
       'linear.weight': { shape: [10, 8], data: new Float32Array(80) },
     }));
     fails(cli('predict', '--weights', join(dir, 'junk.safetensors'), '--input', join(dir, 'x.npy'), '--output', join(dir, 'z.npy')),
-      'an unreadable architecture', 'cannot tell the architecture', 'stage1 has no blocks', 'pass --arch');
+      'an unreadable architecture', 'cannot be read off its weights', 'stage1 has no blocks', 'pass --arch');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('files this library writes need no --arch: train, predict, convert and info on a custom 1-channel model', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'repvgg-meta-'));
+  try {
+    const run = join(dir, 'run');
+    ok(cli('train', '--arch', 'custom', '--blocks', '1,1,1,1', '--widths', '0.25,0.25,0.25,0.5', '--data', 'mnist', '--limit', '64',
+      '--epochs', '1', '--batch-size', '32', '--seed', '2', '--out', run), 'train');
+    const deploy = join(run, 'deploy.safetensors');
+    const checkpoint = join(run, 'checkpoint.safetensors');
+    const rng = new Rng(3);
+    writeFileSync(join(dir, 'x.npy'), writeNpy({ dtype: 'float32', shape: [2, 1, 32, 32], data: rng.normals(2 * 32 * 32) }));
+    const predict = (weights: string, out: string, ...extra: string[]) => {
+      ok(cli('predict', '--weights', weights, '--input', join(dir, 'x.npy'), '--output', join(dir, out), ...extra), `predict ${out}`);
+      return readNpy(bytesOf(join(dir, out))).data as Float32Array;
+    };
+    // The command of issue 12 that failed ("unknown RepVGG architecture custom"), and without --arch.
+    const a = predict(deploy, 'a.npy', '--arch', 'custom');
+    const b = predict(deploy, 'b.npy');
+    assert.equal(b, a);
+    // The training checkpoint (model.* and optimizer.* tensors) runs too, and converts without --arch.
+    const c = predict(checkpoint, 'c.npy');
+    assert.ok(rel(c, b) < TOL_NETWORK, `checkpoint vs deploy file: ${rel(c, b)}`);
+    const conv = ok(cli('convert', '--in', checkpoint, '--out', join(dir, 'converted.safetensors')), 'convert the checkpoint');
+    assert.match(conv.stdout, /custom RepVGG \(blocks 1,1,1,1, widths 0\.25,0\.25,0\.25,0\.5\), 10 classes, 1x32x32 input \(from its metadata\)/);
+    const converted = readSafetensors(bytesOf(join(dir, 'converted.safetensors')));
+    assert.equal(readModelMetadata(converted.metadata), readModelMetadata(readSafetensors(bytesOf(deploy)).metadata), 'metadata carried over');
+    assert.ok(rel(predict(join(dir, 'converted.safetensors'), 'd.npy'), b) < TOL_NETWORK, 'converted file');
+
+    const info = ok(cli('info', deploy), 'info on the deploy file').stdout;
+    assert.match(info, /model {6}custom RepVGG .*10 classes, 1x32x32 input/);
+    assert.match(info, /classes {4}0, 1, 2, 3, 4, 5, 6, 7, \.\.\. \(10\)/);
+    assert.match(info, /input {6}resize shorter side to 28, center crop 32x32, scale to \[0, 1\], mean \[0\.1307\], std \[0\.3081\]/);
+    assert.match(info, /input 1x1x32x32/, 'the summary at the trained size and channels');
+    const json = JSON.parse(ok(cli('info', checkpoint, '--json'), 'info --json').stdout);
+    assert.equal([json.file.form, json.file.hasMetadata, json.metadata.numClasses, json.inputShape], ['train', true, 10, [1, 1, 32, 32]]);
+
+    // Disagreements and files that say nothing are errors that say what to do.
+    fails(cli('predict', '--arch', 'A0', '--weights', deploy, '--input', join(dir, 'x.npy'), '--output', join(dir, 'z.npy')),
+      '--arch against the metadata', '--arch A0 does not match', 'a custom RepVGG', 'leave --arch out');
+    writeFileSync(join(dir, 'x3.npy'), writeNpy({ dtype: 'float32', shape: [1, 3, 32, 32], data: new Float32Array(3 * 1024) }));
+    fails(cli('predict', '--weights', deploy, '--input', join(dir, 'x3.npy'), '--output', join(dir, 'z.npy')),
+      'three channels into a one-channel model', '[1, 3, 32, 32]', '[n, 1, h, w]', 'takes 1 input channel');
+    const bare = readSafetensors(bytesOf(deploy));
+    writeFileSync(join(dir, 'bare.safetensors'), writeSafetensors(bare.tensors as Map<string, never>));
+    // Without metadata and without --arch (or with --arch custom alone), the architecture is read off the weights.
+    assert.equal(predict(join(dir, 'bare.safetensors'), 'f.npy'), b);
+    assert.equal(predict(join(dir, 'bare.safetensors'), 'g.npy', '--arch', 'custom'), b);
+    // Without metadata, --arch custom with the shape flags works, and the channels come from stage0.
+    const e = predict(join(dir, 'bare.safetensors'), 'e.npy', '--arch', 'custom', '--blocks', '1,1,1,1', '--widths', '0.25,0.25,0.25,0.5');
+    assert.equal(e, b);
+    // Hostile metadata: a clear error, nothing allocated for the network it claims.
+    const evil = JSON.parse(bare.metadata[METADATA_KEY]);
+    const withMeta = (m: unknown) => writeSafetensors(bare.tensors as Map<string, never>, { [METADATA_KEY]: JSON.stringify(m) });
+    writeFileSync(join(dir, 'evil1.safetensors'), withMeta({ ...evil, numClasses: 11 }));
+    fails(cli('predict', '--weights', join(dir, 'evil1.safetensors'), '--input', join(dir, 'x.npy'), '--output', join(dir, 'z.npy')),
+      'class names vs classes', 'evil1.safetensors: model metadata: classNames (one per class) must be a list of 11');
+    writeFileSync(join(dir, 'evil2.safetensors'), withMeta({ ...evil, arch: 'custom', numBlocks: [1000, 1000, 1000, 1000], widthMultiplier: [64, 64, 64, 64] }));
+    fails(cli('predict', '--weights', join(dir, 'evil2.safetensors'), '--input', join(dir, 'x.npy'), '--output', join(dir, 'z.npy')),
+      'a huge network over a small file', 'does not fit the custom RepVGG', 'values, the file');
+    assert.not.ok(existsSync(join(dir, 'z.npy')), 'no output on failure');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -9,6 +9,7 @@ import * as assert from 'uvu/assert';
 import { createBackend } from '../src/backends/create.js';
 import { readSafetensors, writeSafetensors } from '../src/io/safetensors.js';
 import { readTorch } from '../src/io/torch.js';
+import { readModelMetadata } from '../src/models/metadata.js';
 import { createRepVGG, repvggModelConvert } from '../src/models/repvgg.js';
 import { stateDict } from '../src/models/state-dict.js';
 import { cli, fails, ok } from './helpers/cli.js';
@@ -58,6 +59,14 @@ test('--format onnx: both forms, with the official names inside; --format safete
   const st = join(dir, 'deploy.safetensors');
   ok(cli('export', '--arch', 'A0', '--weights', trainFile, '--format', 'safetensors', '--out', st), 'safetensors');
   sameDict(readSafetensors(new Uint8Array(readFileSync(st))).tensors, deployDict, 'deploy safetensors', false);
+  // Without --arch: the architecture read off the weights; the safetensors output records it, and
+  // exporting that file again needs no --arch either (its metadata says what it holds).
+  const st2 = join(dir, 'deploy-no-arch.safetensors');
+  ok(cli('export', '--weights', trainFile, '--format', 'safetensors', '--out', st2), 'safetensors, no --arch');
+  const meta = readModelMetadata(readSafetensors(new Uint8Array(readFileSync(st2))).metadata);
+  assert.equal([meta?.arch, meta?.numClasses], ['A0', 10], 'metadata of the exported file');
+  const again = ok(cli('export', '--weights', st2, '--format', 'pth', '--out', join(dir, 'again.pth')), 'export the exported file');
+  assert.match(again.stdout, /RepVGG-A0 deploy form/);
 });
 
 test('refusals: a deploy checkpoint to the training form, unknown format or form', () => {

@@ -26,4 +26,15 @@ test('info with an input smaller than 32x32 is an error naming the size', () => 
   fails(cli('info', 'a0', '--size', '224', '31'), 'size 224x31', '224x31');
 });
 
+test('info custom --blocks --widths; a file without metadata needs --arch; wrong flags are usage errors', () => {
+  const s = JSON.parse(ok(cli('info', 'custom', '--blocks', '1,1,1,1', '--widths', '0.25,0.25,0.25,0.5', '--classes', '10',
+    '--size', '32', '32', '--json'), 'info custom').stdout);
+  assert.is(s.arch, null, 'no official name');
+  assert.equal(s.rows[1].outShape, [16, 8, 8]);
+  fails(cli('info', 'custom'), 'custom without shapes', '--arch custom needs --blocks and --widths');
+  fails(cli('info', 'a0', '--blocks', '1,1,1,1'), '--blocks with a variant', '--blocks only applies to --arch custom');
+  fails(cli('info', 'a0', '--arch', 'a0'), '--arch with an architecture', '--arch is for a weights file');
+  fails(cli('info', 'nope.safetensors'), 'missing file', 'nope.safetensors', 'no such file');
+});
+
 test.run();

@@ -70,6 +70,11 @@ test('cifar10: official binary layout -> exact labels, pixels (R, G, B planes) a
   }
   assert.match(s.description, /20 train \/ 6 test/);
   assert.match(s.description, /only 2 of the 5 training batches/);
+  assert.match(s.description, /augmentation: random crop, padding 4 \+ horizontal flip/);
+  // The banner follows --no-augment (issue 12, item 7): it used to name the crop and flip anyway.
+  const off = await loadSource(`cifar10:${d}`, { augment: false });
+  assert.match(off.description, /augmentation: none \(turned off\)/);
+  assert.not.match(off.description, /random crop/);
 
   // Normalization: (x/255 - mean[c]) / std[c], channel = plane.
   const loader = new BatchLoader(te, { batchSize: 4, shuffle: false, augment: false });

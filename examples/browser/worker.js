@@ -7,7 +7,7 @@
 // Handlers await `pause()` between batches, which lets stop and predict requests in between.
 import * as lib from '../../dist/src/index.js';
 import { digitsFromBytes } from './lib/digits.js';
-import { modelFromFile, describeModel } from './lib/model-file.js';
+import { modelFromFile, panelInfo } from './lib/model-file.js';
 import { TrainingSession } from './lib/session.js';
 import { SPEED_MODELS, measureSpeed } from './lib/speed.js';
 import { threadInfo } from './lib/threads.js';
@@ -71,7 +71,7 @@ async function runSession() {
   };
   state.trained = {
     model: deployModel, trainModel: s.model, result,
-    info: describeModel(lib, deployModel, { name: 'trained in this page' }),
+    info: panelInfo(lib, deployModel, { name: 'trained in this page' }),
   };
   s.optimizer.dispose();
   state.session = null;

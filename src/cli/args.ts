@@ -1,5 +1,6 @@
 // A tiny argument parser for the `repvgg` command: `--flag value`, `--flag=value`, boolean
-// flags, flags taking several values (`--size H W`), repeatable flags, `--` to end the flags.
+// flags, flags taking several values (`--size H W`), repeatable flags, flags taking a list up to
+// the next flag (`--image a.png b.jpg`), `--` to end the flags.
 // Unknown flags, missing values, repeated single flags and bad numbers are UsageErrors.
 
 import { resolveArch } from '../models/repvgg.js';
@@ -22,6 +23,9 @@ export interface FlagSpec {
   arity?: number;
   /** the flag may be given several times; its value is then the list of every use */
   repeatable?: boolean;
+  /** the flag takes one or more values: every word up to the next --flag (`--image a.png b.jpg`);
+   *  given again, it adds to the list. Its value is the list. */
+  variadic?: boolean;
   /** placeholder(s) for the help text, e.g. 'N' or 'H W' */
   valueName?: string;
   /** smallest accepted value of an 'int' flag */
@@ -90,6 +94,16 @@ export function parseArgs(argv: readonly string[], spec: CommandSpec): ParsedArg
       else if (/^(true|1|yes)$/i.test(inline)) value = true;
       else if (/^(false|0|no)$/i.test(inline)) value = false;
       else throw new UsageError(`--${name} is a switch: it takes no value (got "${inline}")`, spec.command);
+    } else if (f.variadic) {
+      const raws: string[] = [];
+      if (inline !== undefined) raws.push(inline);
+      else while (i < argv.length && !argv[i].startsWith('--')) raws.push(argv[i++]);
+      if (raws.length === 0 || raws.includes('')) {
+        throw new UsageError(`--${name} needs at least one value${f.valueName ? ` (${f.valueName})` : ''}`, spec.command);
+      }
+      const prev = (out.flags[name] ?? []) as (string | number)[];
+      out.flags[name] = [...prev, ...raws.map((r) => convert(f, r, spec.command))];
+      continue;
     } else {
       const arity = f.arity ?? 1;
       let raws: string[];
@@ -154,6 +168,12 @@ export function getInt(a: ParsedArgs, name: string): number | undefined {
 
 export function getBool(a: ParsedArgs, name: string): boolean {
   return a.flags[name] === true;
+}
+
+/** The list of a variadic string flag (`--image a.png b.jpg`), or undefined. */
+export function getStrings(a: ParsedArgs, name: string): string[] | undefined {
+  const v = a.flags[name];
+  return Array.isArray(v) ? (v as string[]) : undefined;
 }
 
 export function getInts(a: ParsedArgs, name: string): number[] | undefined {

@@ -12,10 +12,10 @@ import { RepVGG } from '../models/repvgg.js';
 import { checkInputSize, summarize } from '../models/summary.js';
 import { UsageError, formatHelp, getBool, getInt, getString, parseArgs, type CommandSpec } from './args.js';
 import { ALGORITHMS, FORMS, convAlgorithms, runBench, type AlgorithmChoice, type BenchForm, type BenchRow } from './bench-run.js';
-import { CliError, classesOf, inChannelsOf, loadModel, readCheckpoint } from './checkpoint.js';
+import { CliError, loadModel, readCheckpoint, resolveModel } from './checkpoint.js';
 import type { Io } from './io.js';
 import { CHECKPOINT_LIMIT_FLAGS, limitFlagSpecs, readLimitsOf } from './limit-flags.js';
-import { MODEL_FLAGS, modelConfig } from './model-args.js';
+import { archFlags, archFromArgs, modelConfig } from './model-args.js';
 
 /** Logits of two forms further apart than this (norm-wise) mean something is wrong: the project's
  *  tolerance for fused vs multi-branch networks (test/helpers/tolerances.ts). */
@@ -27,9 +27,9 @@ export const benchSpec: CommandSpec = {
     'convolution algorithm: median ms per batch with its spread, images/s, GFLOP/s, the peak live activation ' +
     'memory of one forward, and each form\'s time relative to the fused one.',
   flags: [
-    ...MODEL_FLAGS,
+    ...archFlags('official architecture (with --weights: default from the file\'s metadata or shapes)'),
     { name: 'classes', type: 'int', min: 1, valueName: 'N', description: 'number of classes (default 1000, or the checkpoint\'s)' },
-    { name: 'weights', type: 'string', valueName: 'FILE', description: 'a checkpoint (torch .pt/.pth or .safetensors, either form) instead of random weights' },
+    { name: 'weights', type: 'string', valueName: 'FILE', description: 'a checkpoint (torch .pt/.pth, Paddle .pdparams or .safetensors, either form) instead of random weights' },
     ...limitFlagSpecs(CHECKPOINT_LIMIT_FLAGS),
     { name: 'size', type: 'int', min: 32, valueName: 'N', description: 'input height and width (default 224)' },
     { name: 'batch', type: 'string', valueName: 'a,b,...', description: 'batch sizes (default 1)' },
@@ -125,14 +125,16 @@ export async function runBenchCommand(argv: readonly string[], io: Io): Promise<
   }
   const cmd = benchSpec.command;
   if (args.positionals.length > 0) throw new UsageError(`unexpected argument "${args.positionals[0]}"`, cmd);
-  const { name, cfg } = modelConfig(args, cmd);
+  const weightsPath = getString(args, 'weights');
+  // Without --weights, --arch builds the network; with them, the file says what it holds (its
+  // metadata or its shapes), as for predict.
+  const given = weightsPath === undefined ? modelConfig(args, cmd) : null;
   const size = getInt(args, 'size') ?? 224;
   try {
     checkInputSize([size, size], 'input');
   } catch (e) {
     throw new UsageError((e as Error).message.replace(/^input: /, ''), cmd);
   }
-  const weightsPath = getString(args, 'weights');
   const ck = weightsPath === undefined ? null : await readCheckpoint(weightsPath, readLimitsOf(args, benchSpec), benchSpec);
   const forms = listOf<BenchForm>(getString(args, 'form'), 'form', FORMS, ck?.form === 'deploy' ? ['fused', 'deploy'] : ['multi', 'fused']);
   if (ck?.form === 'deploy' && forms.includes('multi')) {
@@ -150,11 +152,11 @@ export async function runBenchCommand(argv: readonly string[], io: Io): Promise<
   // Timing the TypeScript reference would measure nothing anyone runs: the command needs WASM SIMD.
   if (!wasmSimdSupported()) throw new CliError('this runtime has no WebAssembly SIMD: repvgg bench measures the wasm-simd backend');
   const backend = (await createBackend('wasm-simd', { relaxedSimd })) as WasmBackend;
-  const numClasses = ck ? classesOf(getInt(args, 'classes'), ck) : getInt(args, 'classes') ?? 1000;
-  const inChannels = ck ? inChannelsOf(ck) : 3;
-  const model = ck
-    ? loadModel(backend, name, numClasses, ck, { ...cfg, inChannels })
-    : new RepVGG(backend, { ...cfg, numClasses, inChannels });
+  const resolved = ck ? resolveModel(ck, archFromArgs(args, cmd, true), getInt(args, 'classes')) : null;
+  const name = resolved?.name ?? given!.name;
+  const cfg = resolved?.config ?? given!.cfg;
+  const numClasses = resolved?.metadata.numClasses ?? getInt(args, 'classes') ?? 1000;
+  const model = ck && resolved ? loadModel(backend, resolved, ck) : new RepVGG(backend, { ...cfg, numClasses, inChannels: 3 });
   model.eval();
   const models = model.deploy ? { multi: null, deploy: model } : { multi: model, deploy: null };
 

@@ -1,4 +1,4 @@
-// repvgg export --arch <arch> --weights <checkpoint> --format onnx|safetensors|pth --form train|deploy
+// repvgg export [--arch <arch>] --weights <checkpoint> --format onnx|safetensors|pth --form train|deploy
 // --out <file>: a checkpoint in another format or form, as RepVGG tutorials do to view the two
 // forms side by side (Netron opens both ONNX graphs with the official names), or to take weights
 // back to PyTorch (the .pth loads with torch.load(weights_only=True) and load_state_dict(strict=True)).
@@ -8,12 +8,14 @@ import { writeFileAtomic } from '../io/node.js';
 import { writeSafetensors } from '../io/safetensors.js';
 import { writeTorch } from '../io/torch-write.js';
 import { exportOnnx } from '../models/onnx.js';
-import { REPVGG_VARIANTS, repvggModelConvert } from '../models/repvgg.js';
+import { archName, metadataEntries } from '../models/metadata.js';
+import { repvggModelConvert } from '../models/repvgg.js';
 import { stateDict } from '../models/state-dict.js';
-import { archArg, formatHelp, getInt, getString, parseArgs, requireString, UsageError, type CommandSpec } from './args.js';
-import { CliError, classesOf, loadModel, readCheckpoint } from './checkpoint.js';
+import { formatHelp, getInt, getString, parseArgs, requireString, UsageError, type CommandSpec } from './args.js';
+import { CliError, loadModel, readCheckpoint, resolveModel } from './checkpoint.js';
 import type { Io } from './io.js';
 import { CHECKPOINT_LIMIT_FLAGS, limitFlagSpecs, readLimitsOf } from './limit-flags.js';
+import { ARCH_FOR_WEIGHTS, archFlags, archFromArgs } from './model-args.js';
 
 const FORMATS = ['onnx', 'safetensors', 'pth'] as const;
 const FORMS = ['train', 'deploy'] as const;
@@ -23,9 +25,9 @@ export const exportSpec: CommandSpec = {
   summary: 'Writes a checkpoint as ONNX (for Netron or other engines), safetensors or a PyTorch .pth, ' +
     'in its training form (three branches per block) or its deploy form (one 3x3 conv per block).',
   flags: [
-    { name: 'arch', type: 'string', valueName: 'ARCH', description: `architecture: ${Object.keys(REPVGG_VARIANTS).join(', ')} (or RepVGG-A0, ...)` },
-    { name: 'classes', type: 'int', min: 1, valueName: 'N', description: "number of classes (default: the checkpoint's linear.weight rows)" },
-    { name: 'weights', type: 'string', valueName: 'FILE', description: 'checkpoint: torch .pt/.pth or .safetensors, either form' },
+    ...archFlags(ARCH_FOR_WEIGHTS),
+    { name: 'classes', type: 'int', min: 1, valueName: 'N', description: "number of classes (default: the checkpoint's metadata or linear.weight rows)" },
+    { name: 'weights', type: 'string', valueName: 'FILE', description: 'checkpoint: torch .pt/.pth, Paddle .pdparams or .safetensors, either form' },
     { name: 'format', type: 'string', valueName: 'FMT', description: 'onnx, safetensors or pth' },
     { name: 'form', type: 'string', valueName: 'FORM', description: 'deploy (default; a training checkpoint is fused first) or train' },
     { name: 'batch', type: 'int', min: 1, valueName: 'N', description: 'onnx: a fixed batch size (default: dynamic)' },
@@ -42,7 +44,7 @@ export async function runExport(argv: readonly string[], io: Io): Promise<number
   }
   const cmd = exportSpec.command;
   if (args.positionals.length) throw new UsageError(`unexpected argument "${args.positionals[0]}" (${cmd} takes only options)`, cmd);
-  const arch = archArg(requireString(args, 'arch', cmd), cmd);
+  const arch = archFromArgs(args, cmd, true);
   const weightsPath = requireString(args, 'weights', cmd);
   const outPath = requireString(args, 'out', cmd);
   const format = requireString(args, 'format', cmd) as (typeof FORMATS)[number];
@@ -56,9 +58,12 @@ export async function runExport(argv: readonly string[], io: Io): Promise<number
     throw new CliError(`${weightsPath} is in deploy form: the training form (its BN statistics and separate branches) ` +
       'cannot be recovered from fused kernels; export it with --form deploy');
   }
-  const numClasses = classesOf(getInt(args, 'classes'), ck);
+  const resolved = resolveModel(ck, arch, getInt(args, 'classes'));
+  // What is assumed for a file without metadata is recorded in a safetensors output only.
+  if (format === 'safetensors') for (const n of resolved.assumed) io.err(`note: ${n}`);
+  const numClasses = resolved.metadata.numClasses;
   const backend = await createBackend('auto');
-  let model = loadModel(backend, arch, numClasses, ck);
+  let model = loadModel(backend, resolved, ck);
   try {
     if (form === 'deploy' && !model.deploy) {
       const fused = repvggModelConvert(model);
@@ -69,9 +74,9 @@ export async function runExport(argv: readonly string[], io: Io): Promise<number
     const batch = getInt(args, 'batch');
     const bytes = format === 'onnx' ? exportOnnx(model, { form, ...(batch ? { batch } : {}) })
       : format === 'pth' ? writeTorch(stateDict(model))
-        : writeSafetensors(stateDict(model), { format: 'pt', arch: `RepVGG-${arch}`, form, num_classes: String(numClasses) });
+        : writeSafetensors(stateDict(model), metadataEntries(resolved.metadata, { form }));
     await writeFileAtomic(outPath, bytes);
-    io.out(`wrote ${outPath}: ${format}, RepVGG-${arch} ${form} form, ${numClasses} classes, ${formatBytes(bytes.length)}`);
+    io.out(`wrote ${outPath}: ${format}, ${archName(resolved.metadata)} ${form} form, ${numClasses} classes, ${formatBytes(bytes.length)}`);
   } finally {
     model.dispose();
   }

@@ -1,4 +1,4 @@
-// repvgg features --arch <arch> --weights <checkpoint> --input <x.npy> --out <dir>: a PNG grid of
+// repvgg features [--arch <arch>] --weights <checkpoint> --input <x.npy> --out <dir>: a PNG grid of
 // the channels of the stem's and each stage's output for one image, from the training form and
 // from the deploy form (a training checkpoint is fused for the second), and how far apart the two
 // forms' maps are: re-parameterization made visible.
@@ -8,20 +8,21 @@ import { featureGrid } from '../image/feature-grid.js';
 import { ensureDir, writeFileAtomic } from '../io/node.js';
 import { readNpy } from '../io/npy.js';
 import { stageOutputs, type StageMap } from '../models/features.js';
-import { REPVGG_VARIANTS, repvggModelConvert } from '../models/repvgg.js';
+import { repvggModelConvert } from '../models/repvgg.js';
 import { Tensor } from '../tensor.js';
-import { archArg, formatHelp, getInt, parseArgs, requireString, UsageError, type CommandSpec } from './args.js';
-import { CliError, classesOf, loadModel, readCheckpoint, readInputFile } from './checkpoint.js';
+import { formatHelp, getInt, parseArgs, requireString, UsageError, type CommandSpec } from './args.js';
+import { CliError, loadModel, readCheckpoint, readInputFile, resolveModel } from './checkpoint.js';
 import type { Io } from './io.js';
 import { CHECKPOINT_LIMIT_FLAGS, limitFlagSpecs, readLimitsOf } from './limit-flags.js';
+import { ARCH_FOR_WEIGHTS, archFlags, archFromArgs } from './model-args.js';
 
 export const featuresSpec: CommandSpec = {
   command: 'repvgg features',
   summary: 'Writes, for one image, a PNG grid of the channels of the stem and of each stage, from the training form and ' +
     'from the deploy form, and says how far apart the two forms\' maps are.',
   flags: [
-    { name: 'arch', type: 'string', valueName: 'ARCH', description: `architecture: ${Object.keys(REPVGG_VARIANTS).join(', ')} (or RepVGG-A0, ...)` },
-    { name: 'classes', type: 'int', min: 1, valueName: 'N', description: "number of classes (default: the checkpoint's linear.weight rows)" },
+    ...archFlags(ARCH_FOR_WEIGHTS),
+    { name: 'classes', type: 'int', min: 1, valueName: 'N', description: "number of classes (default: the checkpoint's metadata or linear.weight rows)" },
     { name: 'weights', type: 'string', valueName: 'FILE', description: 'checkpoint: torch .pt/.pth, .pdparams or .safetensors, either form' },
     { name: 'input', type: 'string', valueName: 'FILE', description: 'one image, .npy of shape [1, c, h, w] (normalized as the model was trained)' },
     { name: 'out', type: 'string', valueName: 'DIR', description: 'folder for stage0-train.png, stage0-deploy.png, ... (created if missing)' },
@@ -44,7 +45,7 @@ export async function runFeatures(argv: readonly string[], io: Io): Promise<numb
   }
   const cmd = featuresSpec.command;
   if (args.positionals.length) throw new UsageError(`unexpected argument "${args.positionals[0]}" (${cmd} takes only options)`, cmd);
-  const arch = archArg(requireString(args, 'arch', cmd), cmd);
+  const arch = archFromArgs(args, cmd, true);
   const weightsPath = requireString(args, 'weights', cmd);
   const inputPath = requireString(args, 'input', cmd);
   const outDir = requireString(args, 'out', cmd);
@@ -55,7 +56,7 @@ export async function runFeatures(argv: readonly string[], io: Io): Promise<numb
   }
   const ck = await readCheckpoint(weightsPath, limits, featuresSpec);
   const backend = await createBackend('auto');
-  const model = loadModel(backend, arch, classesOf(getInt(args, 'classes'), ck), ck);
+  const model = loadModel(backend, resolveModel(ck, arch, getInt(args, 'classes')), ck);
   const xt = Tensor.from(backend, x.data, x.shape);
   const forms: [string, StageMap[]][] = [];
   try {

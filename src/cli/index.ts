@@ -16,10 +16,10 @@ import { runTrain, trainSpec } from './train.js';
 const COMMANDS: Record<string, { run: (argv: readonly string[], io: Io) => Promise<number>; spec: CommandSpec; summary: string }> = {
   info: { run: runInfo, spec: infoSpec, summary: 'parameters, MACs and memory of an architecture, per stage' },
   convert: { run: runConvert, spec: convertSpec, summary: 'convert a training checkpoint to the deploy form (.safetensors)' },
-  predict: { run: runPredict, spec: predictSpec, summary: 'logits of an .npy image batch' },
+  predict: { run: runPredict, spec: predictSpec, summary: 'top classes of image files (PNG, JPEG), or logits of an .npy batch' },
   features: { run: runFeatures, spec: featuresSpec, summary: 'PNG grids of the stem\'s and each stage\'s feature maps, both forms' },
   export: { run: runExport, spec: exportSpec, summary: 'a checkpoint as ONNX, safetensors or .pth, training or deploy form' },
-  train: { run: runTrain, spec: trainSpec, summary: 'train on mnist, CIFAR-10 or .npy data; checkpoints, resume, deploy evaluation' },
+  train: { run: runTrain, spec: trainSpec, summary: 'train on mnist, CIFAR-10, .npy data or a folder of images; checkpoints, resume, deploy evaluation' },
   bench: { run: runBenchCommand, spec: benchSpec, summary: 'speed and activation memory of a forward: per batch, form and conv algorithm' },
 };
 
@@ -37,6 +37,7 @@ export const MAIN_HELP = [
   '  repvgg info A0 --classes 10 --size 32 32',
   '  repvgg convert --arch A0 --in RepVGG-A0-train.pth --out RepVGG-A0-deploy.safetensors',
   '  repvgg predict --arch A0 --weights RepVGG-A0-deploy.safetensors --input x.npy --output logits.npy',
+  '  repvgg predict --weights runs/mnist/deploy.safetensors --image seven.png --json',
   '  repvgg export --arch A0 --weights RepVGG-A0-train.pth --format onnx --form train --out A0-train.onnx',
   '  repvgg train --arch custom --blocks 1,2,2,1 --widths 0.5,0.5,0.5,1 --data mnist --epochs 8 --out runs/mnist',
   '  repvgg bench --arch A0 --size 224 --batch 1,8 --form multi,fused',

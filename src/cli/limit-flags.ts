@@ -1,5 +1,5 @@
 // The readers' limits (src/io/limits.ts, docs/SECURITY.md) as command-line flags: --max-tensor-bytes
-// 600M, --max-decompressed-bytes 2G, --max-view-expansion 8, --max-pickle-ops 5M. A ReadLimitError
+// 600M, --max-decompressed-bytes 2G, --max-view-expansion 8, --max-pickle-ops 5M, --max-image-pixels 200M. A ReadLimitError
 // then advises the flag (with a value that would have been enough), not the library's option name,
 // which a user of the command line has no way to pass.
 import type { ReadLimitError, ReadLimits } from '../io/limits.js';
@@ -28,6 +28,8 @@ const LIMIT_FLAGS: readonly LimitFlag[] = [
     description: 'reader limit: how many times its stored data a checkpoint\'s tensors may hold through aliasing views (default 4)' },
   { option: 'maxPickleOps', flag: 'max-pickle-ops', kind: 'count', valueName: 'N',
     description: 'reader limit: opcodes a checkpoint\'s pickle may run (default 2M)' },
+  { option: 'maxImagePixels', flag: 'max-image-pixels', kind: 'count', valueName: 'N',
+    description: 'reader limit: pixels an image (PNG, JPEG) may have (default 89,478,485, as PIL)' },
 ];
 
 const BY_FLAG = new Map(LIMIT_FLAGS.map((l) => [l.flag, l]));

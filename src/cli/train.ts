@@ -2,13 +2,13 @@
 // .npy data, with a live progress bar on a terminal (a line every N steps otherwise), a checkpoint
 // per epoch (resumable), and at the end the deploy form evaluated beside the training form.
 import { createBackend } from '../backends/create.js';
-import { BatchLoader } from '../data/loader.js';
-import { SOURCE_FORMS, loadSource } from '../data/sources.js';
+import { SOURCE_FORMS } from '../data/sources.js';
+import { loadTrainingData, type TrainingData } from '../data/training-data.js';
 import { train, type EpochRecord, type TrainOptions } from '../train/train.js';
 import { UsageError, formatHelp, getBool, getInt, getString, parseArgs, requireString, type CommandSpec } from './args.js';
 import type { Io } from './io.js';
 import { limitFlagSpecs, readLimitsOf } from './limit-flags.js';
-import { MODEL_FLAGS, modelConfig } from './model-args.js';
+import { archFlags, modelConfig } from './model-args.js';
 
 export const trainSpec: CommandSpec = {
   command: 'repvgg train',
@@ -16,10 +16,11 @@ export const trainSpec: CommandSpec = {
     'checkpoints every epoch (--resume continues a killed run exactly), then converts to the deploy form and ' +
     'evaluates both: the two accuracies must be equal.',
   flags: [
-    ...MODEL_FLAGS,
+    ...archFlags('official architecture'),
     { name: 'classes', type: 'int', min: 1, valueName: 'N', description: 'number of classes (default: what the data holds)' },
     { name: 'data', type: 'string', valueName: 'SOURCE', description: `training data: ${SOURCE_FORMS}` },
-    { name: 'limit', type: 'int', min: 1, valueName: 'N', description: 'use only the first N training images (quick runs)' },
+    { name: 'limit', type: 'int', min: 1, valueName: 'N', description: 'use only the first N training images (quick runs; folder data: N drawn with the seed)' },
+    { name: 'size', type: 'int', min: 32, valueName: 'N', description: 'folder data: side of the square inputs (default 224)' },
     { name: 'epochs', type: 'int', min: 1, valueName: 'E', description: 'epochs (default 10)' },
     { name: 'batch-size', type: 'int', min: 2, valueName: 'B', description: 'images per step (default 64)' },
     { name: 'lr', type: 'string', valueName: 'X', description: 'peak learning rate (default 0.1 for sgd, 0.001 for adamw)' },
@@ -30,19 +31,22 @@ export const trainSpec: CommandSpec = {
     { name: 'custom-l2', type: 'boolean', description: 'the official custom L2 on the equivalent kernel instead of decaying the branch kernels' },
     { name: 'label-smoothing', type: 'string', valueName: 'X', description: 'in [0, 1) (default 0)' },
     { name: 'warmup-epochs', type: 'string', valueName: 'X', description: 'linear warm-up before the cosine decay (default 5% of the run)' },
-    { name: 'no-augment', type: 'boolean', description: 'no random crop / flip (the data source chooses which suit it)' },
+    { name: 'no-augment', type: 'boolean', description: 'no random crop / flip (the data source chooses which suit it; folder data: RandomResizedCrop + flip)' },
     { name: 'checkpointing', type: 'boolean', description: 'gradient checkpointing: recompute block internals in the backward (less memory)' },
     { name: 'seed', type: 'int', valueName: 'S', description: 'seed of the initialisation, shuffling and augmentation (default 0)' },
     { name: 'out', type: 'string', valueName: 'DIR', description: 'run folder: checkpoint, deploy weights, metrics.json (default runs/<arch>-<data>-seed<S>)' },
     { name: 'resume', type: 'boolean', description: 'continue from DIR/checkpoint.safetensors if it exists' },
     { name: 'log-every', type: 'int', min: 1, valueName: 'N', description: 'when not on a terminal: a progress line every N steps (default 50)' },
     { name: 'backend', type: 'string', valueName: 'auto|wasm-simd|reference', description: 'default auto' },
-    ...limitFlagSpecs(['max-decompressed-bytes']),
+    ...limitFlagSpecs(['max-decompressed-bytes', 'max-image-pixels']),
   ],
   notes: [
     'Examples:',
     '  repvgg train --arch custom --blocks 1,2,2,1 --widths 0.5,0.5,0.5,1 --data mnist --epochs 8 --out runs/mnist',
     '  repvgg train --arch A0 --data cifar10:./cifar-10-batches-bin --epochs 30 --batch-size 128 --out runs/cifar',
+    '  repvgg train --arch A0 --data folder:./flowers --size 96 --epochs 20 --batch-size 32 --out runs/flowers',
+    'folder:<dir> holds one subfolder of PNG/JPEG images per class (or train/ and val/ with those inside; else a',
+    'fifth of each class is held out, drawn with --seed); images are decoded as they are used, never all at once.',
     '--max-decompressed-bytes takes the suffixes K, M, G (powers of 1024), e.g. 1G for EMNIST\'s gzipped images (docs/SECURITY.md).',
   ],
 };
@@ -88,15 +92,24 @@ export async function runTrain(argv: readonly string[], io: Io, tty = process.st
   const backendKind = (getString(args, 'backend') ?? 'auto') as 'auto' | 'wasm-simd' | 'reference';
   if (!['auto', 'wasm-simd', 'reference'].includes(backendKind)) throw new UsageError(`--backend must be auto, wasm-simd or reference, got "${backendKind}"`, trainSpec.command);
 
-  const { maxDecompressedBytes } = readLimitsOf(args, trainSpec);
-  const data = await loadSource(dataSpec, { limit: getInt(args, 'limit'), maxDecompressedBytes });
-  const classes = getInt(args, 'classes') ?? data.train.classes;
-  if (classes < data.train.classes) {
-    throw new UsageError(`--classes ${classes} is fewer than the ${data.train.classes} classes the data holds`, trainSpec.command);
+  const size = getInt(args, 'size');
+  const augment = !getBool(args, 'no-augment');
+  const { maxDecompressedBytes, maxImagePixels } = readLimitsOf(args, trainSpec);
+  let data: TrainingData;
+  try {
+    data = await loadTrainingData(dataSpec, { limit: getInt(args, 'limit'), augment, seed, imageSize: size, maxDecompressedBytes, maxImagePixels });
+  } catch (e) {
+    if (size !== undefined && /applies to folder data only/.test((e as Error).message)) throw new UsageError('--size applies to folder:<dir> data only', trainSpec.command);
+    throw e;
   }
+  const classes = getInt(args, 'classes') ?? data.classes;
+  if (classes < data.classes) {
+    throw new UsageError(`--classes ${classes} is fewer than the ${data.classes} classes the data holds`, trainSpec.command);
+  }
+  const [c, h, w] = data.imageShape;
   const out = getString(args, 'out') ?? `runs/${name}-${dataSpec.split(':')[0]}-seed${seed}`;
   const opts: TrainOptions = {
-    model: { ...cfg, numClasses: classes, inChannels: data.train.c },
+    model: { ...cfg, numClasses: classes, inChannels: c },
     epochs, batchSize, seed, optimizer,
     lr: floatFlag(getString(args, 'lr'), 'lr', optimizer === 'sgd' ? 0.1 : 1e-3),
     weightDecay: floatFlag(getString(args, 'weight-decay'), 'weight-decay', optimizer === 'sgd' ? 1e-4 : 0.05),
@@ -107,20 +120,26 @@ export async function runTrain(argv: readonly string[], io: Io, tty = process.st
     customL2: getBool(args, 'custom-l2'),
     gradientCheckpointing: getBool(args, 'checkpointing'),
     // The data as given on the command line: a resume on other data (or another --limit) is refused.
-    data: `${dataSpec}; limit ${getInt(args, 'limit') ?? 'none'}; augment ${getBool(args, 'no-augment') ? 'off' : 'default'}`,
+    data: `${dataSpec}; limit ${getInt(args, 'limit') ?? 'none'}; augment ${augment ? 'default' : 'off'}` +
+      (size !== undefined ? `; size ${size}` : ''),
     outDir: out,
     resume: getBool(args, 'resume'),
+    // Recorded in the checkpoint and deploy file, so that predict needs nothing but the file.
+    // Names only when they cover every class (--classes may ask for more than the data has).
+    modelInfo: {
+      classNames: data.classNames?.length === classes ? data.classNames : null,
+      preprocessing: data.preprocessing,
+    },
   };
   const backend = await createBackend(backendKind);
-  // The last, smaller batch is dropped in training: a batch of one image would give BN a
-  // single value per channel at the 1x1 last stage (PyTorch refuses that too).
-  const trainLoader = new BatchLoader(data.train, { batchSize, shuffle: true, seed, dropLast: true, augment: getBool(args, 'no-augment') ? false : undefined });
-  const testLoader = new BatchLoader(data.test, { batchSize: Math.max(batchSize, 128), shuffle: false, augment: false });
+  // The last, smaller training batch is dropped: a batch of one image would give BN a single
+  // value per channel at the 1x1 last stage (PyTorch refuses that too).
+  const { train: trainLoader, test: testLoader } = data.loaders({ batchSize, seed, augment });
   if (trainLoader.batchesPerEpoch === 0) {
-    throw new UsageError(`--batch-size ${batchSize} is larger than the ${data.train.n} training images`, trainSpec.command);
+    throw new UsageError(`--batch-size ${batchSize} is larger than the ${data.trainCount} training images`, trainSpec.command);
   }
   io.err(`data: ${data.description}`);
-  io.err(`model: RepVGG ${name} (${classes} classes, ${data.train.c}x${data.train.h}x${data.train.w} input), backend ${backend.name}, run folder ${out}`);
+  io.err(`model: RepVGG ${name} (${classes} classes, ${c}x${h}x${w} input), backend ${backend.name}, run folder ${out}`);
 
   const logEvery = getInt(args, 'log-every') ?? 50;
   let lastLine = 0;

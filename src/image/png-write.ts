@@ -1,22 +1,14 @@
 // Writing 8-bit RGB PNGs, for feature-map pictures: the image data goes into zlib's stored
 // (uncompressed) blocks, which every PNG reader accepts, so no compressor is needed; CRC-32 and
 // Adler-32 as the format asks.
-import { crc32 } from '../io/inflate.js';
+import { adler32, crc32 } from '../io/inflate.js';
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 /** Largest image written: 2^26 pixels (192 MiB of RGB), far beyond a feature-map grid. */
 const MAX_PIXELS = 2 ** 26;
 
-function adler32(b: Uint8Array): number {
-  let a = 1, s = 0;
-  for (let i = 0; i < b.length; i++) {
-    a = (a + b[i]) % 65521;
-    s = (s + a) % 65521;
-  }
-  return ((s << 16) | a) >>> 0;
-}
-
-function chunk(type: string, data: Uint8Array): Uint8Array {
+/** A PNG chunk: length, type, data and the CRC-32 of type and data. */
+export function pngChunk(type: string, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length);
   const dv = new DataView(out.buffer);
   dv.setUint32(0, data.length);
@@ -58,7 +50,7 @@ export function encodePng(rgb: Uint8Array, width: number, height: number): Uint8
   dv.setUint32(0, width);
   dv.setUint32(4, height);
   ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit, RGB, deflate, adaptive filters, no interlace
-  const parts = [Uint8Array.from(SIGNATURE), chunk('IHDR', ihdr), chunk('IDAT', zlibStored(raw)), chunk('IEND', new Uint8Array(0))];
+  const parts = [Uint8Array.from(SIGNATURE), pngChunk('IHDR', ihdr), pngChunk('IDAT', zlibStored(raw)), pngChunk('IEND', new Uint8Array(0))];
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
   let at = 0;
   for (const p of parts) { out.set(p, at); at += p.length; }

@@ -41,27 +41,29 @@ export function detectTensorFormat(bytes: Uint8Array): TensorFileFormat | null {
 
 /**
  * Reads named tensors from a torch checkpoint, a Paddle .pdparams, a safetensors file or an .npy file (one tensor,
- * named `npyName`, default 'array'), whichever `bytes` is. The limits in `options` (ReadLimits)
+ * named `npyName`, default 'array'), whichever `bytes` is; `metadata` is a safetensors file's
+ * __metadata__ ({} for the other formats). The limits in `options` (ReadLimits)
  * apply to whichever format it is.
  */
 export function readTensorFile(bytes: Uint8Array, options: TorchReadOptions & { npyName?: string } = {}):
-  TensorFile & { format: TensorFileFormat } {
+  TensorFile & { format: TensorFileFormat; metadata: Record<string, string> } {
   const format = detectTensorFormat(bytes);
   switch (format) {
     case 'torch': case 'torch-legacy': case 'torch-legacy-tar': {
       const { tensors, notes } = readTorch(bytes, options);
-      return { format, tensors, notes };
+      return { format, tensors, notes, metadata: {} };
     }
     case 'safetensors': {
-      const { tensors, notes } = readSafetensors(bytes, options);
-      return { format, tensors, notes };
+      // safetensors' __metadata__ (string to string): what this library writes about the model.
+      const { tensors, notes, metadata } = readSafetensors(bytes, options);
+      return { format, tensors, notes, metadata };
     }
     case 'npy':
-      return { format, tensors: new Map([[options.npyName ?? 'array', readNpy(bytes, options)]]), notes: [] };
+      return { format, tensors: new Map([[options.npyName ?? 'array', readNpy(bytes, options)]]), notes: [], metadata: {} };
     case 'pdparams': {
       // In Paddle's names and layouts: models/paddle.ts (fromPaddle) turns them into PyTorch's.
       const { tensors, notes } = readPdparams(bytes, options);
-      return { format, tensors, notes };
+      return { format, tensors, notes, metadata: {} };
     }
     default:
       throw new Error('not a recognized tensor file: neither a PyTorch checkpoint (ZIP or legacy pickle), ' +

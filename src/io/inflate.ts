@@ -57,7 +57,9 @@ class Inflater {
   private bitCnt = 0;
   private outPos = 0;
 
-  constructor(private readonly src: Uint8Array, private readonly out: Uint8Array, private readonly what: string) {}
+  constructor(private readonly src: Uint8Array, private readonly out: Uint8Array, private readonly what: string,
+    /** where the expected size comes from, for messages: 'the archive directory says' */
+    private readonly sizeFrom = 'the archive directory says') {}
 
   private fail(why: string): never {
     throw new Error(`${this.what}: corrupt deflate data (${why}) at input byte ${this.pos}`);
@@ -108,7 +110,7 @@ class Inflater {
 
   private tooLong(): never {
     throw new Error(`${this.what}: corrupt deflate data: inflates to more than the ${this.out.length} bytes ` +
-      'the archive directory says');
+      this.sizeFrom);
   }
 
   private codes(lit: Huffman, dist: Huffman): void {
@@ -171,7 +173,8 @@ class Inflater {
     this.codes(lit, dist);
   }
 
-  run(): void {
+  /** Inflates everything; returns the input bytes consumed (the stream ends inside the last). */
+  run(): number {
     let last = 0;
     while (!last) {
       last = this.bits(1);
@@ -183,8 +186,9 @@ class Inflater {
     }
     if (this.outPos !== this.out.length) {
       throw new Error(`${this.what}: corrupt deflate data: inflates to ${this.outPos} bytes, ` +
-        `the archive directory says ${this.out.length}`);
+        `${this.sizeFrom} ${this.out.length}`);
     }
+    return this.pos;
   }
 }
 
@@ -196,6 +200,49 @@ export function inflateRaw(src: Uint8Array, size: number, what: string): Uint8Ar
   const out = new Uint8Array(size);
   new Inflater(src, out, what).run();
   return out;
+}
+
+/**
+ * Inflates a zlib stream (RFC 1950: a 2-byte header, raw DEFLATE, the Adler-32 of the output),
+ * as PNG stores its pixels, that must produce exactly `size` bytes (`sizeFrom` says where that
+ * size comes from, for messages). Checks the header and the checksum. Bytes after the checksum
+ * are ignored, as libpng does (a benign error there: they hold no pixels). Throws an Error naming
+ * `what`.
+ */
+export function inflateZlib(src: Uint8Array, size: number, what: string, sizeFrom: string): Uint8Array {
+  if (src.length < 2) throw new Error(`${what}: zlib stream of ${src.length} bytes is too short (truncated)`);
+  const cmf = src[0];
+  const flg = src[1];
+  if ((cmf & 15) !== 8 || cmf >> 4 > 7) throw new Error(`${what}: not a zlib deflate stream (header byte 0x${cmf.toString(16).padStart(2, '0')})`);
+  if ((cmf * 256 + flg) % 31 !== 0) throw new Error(`${what}: corrupt zlib header (check bits)`);
+  if (flg & 0x20) throw new Error(`${what}: zlib stream needs a preset dictionary, which PNG never uses`);
+  const out = new Uint8Array(size);
+  const body = src.subarray(2);
+  const used = new Inflater(body, out, what, sizeFrom).run();
+  if (body.length < used + 4) throw new Error(`${what}: zlib stream ends before its Adler-32 checksum (truncated)`);
+  const stored = ((body[used] << 24) | (body[used + 1] << 16) | (body[used + 2] << 8) | body[used + 3]) >>> 0;
+  const actual = adler32(out);
+  if (stored !== actual) {
+    throw new Error(`${what}: Adler-32 checksum mismatch (stored 0x${stored.toString(16)}, computed 0x${actual.toString(16)}): corrupt data`);
+  }
+  return out;
+}
+
+/** Adler-32 (zlib's checksum), as an unsigned 32-bit number. */
+export function adler32(b: Uint8Array): number {
+  let a = 1;
+  let s = 0;
+  // 5552 bytes is the longest run whose sums stay below 2^32 before the modulo (zlib's NMAX).
+  for (let i = 0; i < b.length;) {
+    const end = Math.min(b.length, i + 5552);
+    for (; i < end; i++) {
+      a += b[i];
+      s += a;
+    }
+    a %= 65521;
+    s %= 65521;
+  }
+  return ((s << 16) | a) >>> 0;
 }
 
 let crcTable: Uint32Array | null = null;

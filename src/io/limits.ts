@@ -38,6 +38,11 @@ export interface ReadLimits {
   /** Bytes of a safetensors or .npy header. Default: 100,000,000 for safetensors (the reference
    * implementation's limit), 10,000 for .npy (NumPy's own default `max_header_size`). */
   maxHeaderBytes?: number;
+  /** Pixels (width x height) of a decoded PNG or JPEG image. Default 89,478,485: PIL's
+   * Image.MAX_IMAGE_PIXELS (above it PIL warns of a decompression bomb). The decoders hold at most
+   * about 12 bytes per pixel (a progressive JPEG's coefficients, planes and output), so the
+   * default bounds an image at about 1 GiB; lower it for images from sources you do not trust. */
+  maxImagePixels?: number;
 }
 
 export const DEFAULT_LIMITS = Object.freeze({
@@ -55,6 +60,7 @@ export const DEFAULT_LIMITS = Object.freeze({
   maxPickleCallArgs: 1024,
   safetensorsHeaderBytes: 100_000_000,
   npyHeaderBytes: 10_000,
+  maxImagePixels: 89_478_485,
 });
 
 /** Above this, spreading a call's arguments overflows the JavaScript stack. */
@@ -62,7 +68,7 @@ const CALL_ARGS_CEILING = 65_536;
 
 /** The limits that count things (opcodes, values, a ratio); the others count bytes. */
 const COUNT_LIMITS = new Set<keyof ReadLimits>([
-  'maxViewExpansion', 'maxPickleOps', 'maxPickleStack', 'maxPickleMemo', 'maxPickleCallArgs',
+  'maxViewExpansion', 'maxPickleOps', 'maxPickleStack', 'maxPickleMemo', 'maxPickleCallArgs', 'maxImagePixels',
 ]);
 
 /** A limit was exceeded. `limit` is the option that raises it. */
@@ -132,6 +138,7 @@ export function checkLimitOptions(o: ReadLimits = {}): void {
   checkOption(o.maxViewExpansion, 'maxViewExpansion');
   checkOption(o.maxDecompressedBytes, 'maxDecompressedBytes');
   checkOption(o.maxHeaderBytes, 'maxHeaderBytes');
+  checkOption(o.maxImagePixels, 'maxImagePixels');
   pickleLimits(o);
 }
 

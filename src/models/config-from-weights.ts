@@ -3,6 +3,7 @@
 // input channels), SE, input channels and classes. A file then loads without the user naming its
 // architecture: a custom network trained in a browser page, or an official variant.
 import type { FileTensor } from '../io/types.js';
+import { variantOf } from './metadata.js';
 import { REPVGG_VARIANTS, planBlocks, stageWidths, type RepVGGConfig } from './repvgg.js';
 import { detectForm } from './state-dict.js';
 
@@ -76,20 +77,6 @@ export function configFromWeights(tensors: ReadonlyMap<string, FileTensor>): Con
         `[${b.outChannels}, ${b.inChannels / b.groups}, 3, 3] there`);
     }
   }
-  return { config, variant: variantOf(config) };
-}
-
-function variantOf(cfg: RepVGGConfig): string | null {
-  const same = (a: Record<number, number>, b: Record<number, number> = {}): boolean =>
-    Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[Number(k)] === v);
-  for (const [name, v] of Object.entries(REPVGG_VARIANTS)) {
-    if (v.numBlocks.join() === cfg.numBlocks.join() && v.widthMultiplier.join() === cfg.widthMultiplier.join() &&
-      (v.useSE ?? false) === (cfg.useSE ?? false)) {
-      // The gN maps list layers up to 26; only those that exist matter.
-      const layers = cfg.numBlocks.reduce((s, n) => s + n, 0);
-      const official = Object.fromEntries(Object.entries(v.overrideGroupsMap ?? {}).filter(([k]) => Number(k) <= layers));
-      if (same(cfg.overrideGroupsMap ?? {}, official)) return name;
-    }
-  }
-  return null;
+  const variant = variantOf(config);
+  return { config, variant: variant === 'custom' ? null : variant };
 }

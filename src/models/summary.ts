@@ -15,6 +15,7 @@
 //   not counted. Linear: c * classes per image.
 // - bytes: float32, 4 bytes a value.
 import { formatBytes, formatCount, formatSI } from '../format.js';
+import { variantOf } from './metadata.js';
 import type { RepVGGConfig } from './repvgg.js';
 import { REPVGG_VARIANTS, RepVGG, planBlocks, stageWidths, type BlockPlan } from './repvgg.js';
 
@@ -106,12 +107,8 @@ export interface ModelSummary {
 
 /** The official name ('RepVGG-B1g2') of a configuration, or null for a custom one. */
 export function archNameOf(cfg: Pick<RepVGGConfig, 'numBlocks' | 'widthMultiplier' | 'overrideGroupsMap' | 'useSE'>): string | null {
-  const sig = (c: typeof cfg) => JSON.stringify([c.numBlocks, c.widthMultiplier,
-    Object.entries(c.overrideGroupsMap ?? {}).filter(([, g]) => g !== 1).map(([k, g]) => [Number(k), g]).sort((a, b) => a[0] - b[0]),
-    c.useSE ?? false]);
-  const mine = sig(cfg);
-  const found = Object.entries(REPVGG_VARIANTS).find(([, p]) => sig(p) === mine);
-  return found ? `RepVGG-${found[0]}` : null;
+  const variant = variantOf(cfg);
+  return variant === 'custom' ? null : `RepVGG-${variant}`;
 }
 
 /** Throws unless [h, w] are integers >= 32, naming the size and why. */

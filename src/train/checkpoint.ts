@@ -3,6 +3,7 @@
 // ever written: a diverged state stops the run and the previous checkpoint stays the good one.
 import { readFileBytes, readSafetensors, removeStaleTempFiles, writeFileAtomic, writeSafetensors } from '../io/index.js';
 import type { FileTensor } from '../io/types.js';
+import { metadataEntries, type ModelMetadata } from '../models/metadata.js';
 import type { RepVGG } from '../models/repvgg.js';
 import { loadStateDict, stateDict } from '../models/state-dict.js';
 import type { Optimizer } from './optimizer.js';
@@ -36,10 +37,12 @@ export interface OptionChange {
 const FIXED_ON_RESUME = ['model', 'optimizer', 'data', 'batchSize', 'seed', 'epochs'];
 
 /** The options that decide what a run computes (not where it writes, nor how it saves memory). */
-export type RunOptions = Omit<TrainOptions, 'outDir' | 'resume' | 'gradientCheckpointing'>;
+export type RunOptions = Omit<TrainOptions, 'outDir' | 'resume' | 'gradientCheckpointing' | 'modelInfo'>;
 
+/** The options recorded and compared on resume. modelInfo (class names, preprocessing) is in the
+ *  files' model metadata instead: a thousand class names have no place in metrics.json. */
 export function runOptions(opts: TrainOptions): RunOptions {
-  const { outDir: _o, resume: _r, gradientCheckpointing: _g, ...rest } = opts;
+  const { outDir: _o, resume: _r, gradientCheckpointing: _g, modelInfo: _m, ...rest } = opts;
   return rest;
 }
 
@@ -85,11 +88,14 @@ export function checkFinite(model: RepVGG, optimizer: Optimizer, epoch: number, 
   if (bad) throw new NonFiniteStateError(epoch, bad.name, bad.count, previous);
 }
 
-export async function saveCheckpoint(path: string, model: RepVGG, optimizer: Optimizer, progress: Progress): Promise<void> {
+/** Writes the checkpoint: tensors model.* and optimizer.*, metadata `trainer` (the progress) and
+ *  the model's own (models/metadata.ts), so the file alone says what model it holds. */
+export async function saveCheckpoint(path: string, model: RepVGG, optimizer: Optimizer, progress: Progress,
+  meta: ModelMetadata): Promise<void> {
   const tensors = stateOf(model, optimizer);
   const bad = firstNonFinite(tensors);
   if (bad) throw new NonFiniteStateError(progress.epoch - 1, bad.name, bad.count, null);
-  await writeFileAtomic(path, writeSafetensors(tensors, { trainer: JSON.stringify({ format: FORMAT, ...progress }) }));
+  await writeFileAtomic(path, writeSafetensors(tensors, metadataEntries(meta, { trainer: JSON.stringify({ format: FORMAT, ...progress }) })));
 }
 
 /** Removes what an interrupted atomic write left in outDir (`<file>.tmp-<pid>-<time>`). */

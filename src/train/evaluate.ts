@@ -1,6 +1,6 @@
 // Evaluation: the model in eval mode (BN with its running statistics) over a loader, batch by
 // batch: mean loss, top-1 and top-5. A row of logits holding NaN or an infinity counts as wrong.
-import type { BatchLoader } from '../data/loader.js';
+import type { BatchSource } from '../data/loader.js';
 import type { RepVGG } from '../models/repvgg.js';
 import { softmaxCrossEntropy } from '../ops/index.js';
 import { Tensor } from '../tensor.js';
@@ -16,13 +16,13 @@ export interface EvalResult {
   count: number;
 }
 
-/** The [c, h, w] of one image of the loader's dataset. */
-export function imageShape(loader: BatchLoader): [number, number, number] {
-  const ds = loader.dataset;
-  return [ds.c, ds.h, ds.w];
+/** The [c, h, w] of one image of the loader's batches. */
+export function imageShape(loader: BatchSource): [number, number, number] {
+  const [c, h, w] = loader.imageShape;
+  return [c, h, w];
 }
 
-export function evaluate(model: RepVGG, loader: BatchLoader): EvalResult {
+export function evaluate(model: RepVGG, loader: BatchSource): EvalResult {
   const wasTraining = model.training;
   model.eval();
   let loss = 0, correct = 0, correct5 = 0, count = 0;

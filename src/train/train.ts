@@ -3,8 +3,9 @@
 // epoch (evaluate.ts); a checkpoint after each epoch (checkpoint.ts), from which a run resumes
 // exactly; at the end the deploy form, evaluated beside the training form.
 import type { Backend } from '../backend.js';
-import type { BatchLoader } from '../data/loader.js';
+import type { BatchSource } from '../data/loader.js';
 import { ensureDir, writeFileAtomic, writeSafetensors } from '../io/index.js';
+import { describeModel, metadataEntries, type ModelMetadata, type Preprocessing } from '../models/metadata.js';
 import { RepVGG, repvggModelConvert, type RepVGGConfig } from '../models/repvgg.js';
 import { stateDict } from '../models/state-dict.js';
 import { softmaxCrossEntropy } from '../ops/index.js';
@@ -44,6 +45,9 @@ export interface TrainOptions {
   outDir?: string;
   /** continue from outDir/checkpoint.safetensors when it exists */
   resume?: boolean;
+  /** what the checkpoints and the deploy file record besides the architecture and the input
+   *  size (models/metadata.ts): the class names and how images become inputs, when known */
+  modelInfo?: { classNames?: readonly string[] | null; preprocessing?: Preprocessing | null };
 }
 
 export interface EpochRecord {
@@ -89,9 +93,10 @@ export class NonFiniteLossError extends Error {
   }
 }
 
-export async function train(backend: Backend, data: { train: BatchLoader; test: BatchLoader },
+export async function train(backend: Backend, data: { train: BatchSource; test: BatchSource },
   opts: TrainOptions, events: TrainEvents = {}): Promise<TrainResult> {
   checkOptions(opts);
+  checkData(opts, data);
   // Node: create outDir now; a missing one would otherwise fail at the first checkpoint, an epoch in.
   if (opts.outDir) await ensureDir(opts.outDir);
   const started = performance.now();
@@ -112,7 +117,7 @@ export async function train(backend: Backend, data: { train: BatchLoader; test: 
   }
 }
 
-async function runTraining(backend: Backend, data: { train: BatchLoader; test: BatchLoader }, opts: TrainOptions,
+async function runTraining(backend: Backend, data: { train: BatchSource; test: BatchSource }, opts: TrainOptions,
   events: TrainEvents, model: RepVGG, optimizer: Optimizer, started: number): Promise<TrainResult> {
   const batchesPerEpoch = data.train.batchesPerEpoch;
   const totalSteps = opts.epochs * batchesPerEpoch;
@@ -132,6 +137,8 @@ async function runTraining(backend: Backend, data: { train: BatchLoader; test: B
   events.onStart?.({ epochs: opts.epochs, batchesPerEpoch, startEpoch: progress.epoch, parameters: model.parameterCount() });
 
   const [c, h, w] = imageShape(data.train);
+  // What every file of the run says about the model (checked here, before the first epoch).
+  const meta: ModelMetadata = describeModel(opts.model, { inputSize: [h, w], ...opts.modelInfo });
   for (let epoch = progress.epoch; epoch < opts.epochs; epoch++) {
     model.train();
     const t0 = performance.now();
@@ -172,7 +179,7 @@ async function runTraining(backend: Backend, data: { train: BatchLoader; test: B
     // A finite loss does not make a finite state: check every tensor before it is kept.
     checkFinite(model, optimizer, epoch, checkpointPath && epoch > 0 ? checkpointPath : null);
     if (checkpointPath) {
-      await saveCheckpoint(checkpointPath, model, optimizer, progress);
+      await saveCheckpoint(checkpointPath, model, optimizer, progress, meta);
       events.onCheckpoint?.(checkpointPath);
     }
   }
@@ -188,7 +195,7 @@ async function runTraining(backend: Backend, data: { train: BatchLoader; test: B
   const trainImages = progress.history.reduce((a, r) => a + r.imagesPerSecond * r.seconds, 0);
   const imagesPerSecond = trainSeconds > 0 ? trainImages / trainSeconds : 0;
   if (opts.outDir) {
-    await writeFileAtomic(pathIn(opts.outDir, 'deploy.safetensors'), writeSafetensors(stateDict(deployModel)));
+    await writeFileAtomic(pathIn(opts.outDir, 'deploy.safetensors'), writeSafetensors(stateDict(deployModel), metadataEntries(meta)));
   }
   const result: TrainResult = {
     epochs: opts.epochs,
@@ -227,5 +234,16 @@ function checkOptions(o: TrainOptions): void {
   if (!(ls >= 0 && ls < 1)) throw new RangeError(`train: labelSmoothing must be in [0, 1), got ${ls}`);
   if (o.warmupEpochs !== undefined && !(o.warmupEpochs >= 0)) throw new RangeError(`train: warmupEpochs must be >= 0, got ${o.warmupEpochs}`);
   if (!Number.isInteger(o.seed)) throw new RangeError(`train: seed must be an integer, got ${o.seed}`);
+}
+
+/** The model must take the images the loaders give (checked before anything is built). */
+function checkData(o: TrainOptions, data: { train: BatchSource; test: BatchSource }): void {
+  const inC = o.model.inChannels ?? 3;
+  const [c, h, w] = imageShape(data.train);
+  const [tc, th, tw] = imageShape(data.test);
+  if (c !== inC) throw new RangeError(`train: the model takes ${inC} input channels but the training images have ${c}`);
+  if (tc !== c || th !== h || tw !== w) {
+    throw new RangeError(`train: training images are ${c}x${h}x${w} but test images ${tc}x${th}x${tw}`);
+  }
 }
 

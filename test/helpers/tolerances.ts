@@ -47,3 +47,9 @@ export const TOL_STATS_F64 = 1e-9;
  *  V8s, so equal bits are expected; the margin is the forward's, for a browser whose relaxed
  *  multiply-add rounds once where Node's rounds twice (the spec allows either). */
 export const TOL_RUNTIMES = 1e-5;
+/** Absolute, our eval transform (resize, crop, normalize) against torchvision's on PIL images: the
+ *  8-bit stages are PIL's integer arithmetic done the same way (bytes equal, resize.test.ts), and
+ *  x / 255, - mean, / std are float32 steps in torch's order; only x / 255 goes through float64
+ *  first, which can round one way where float32 division rounds the other: at most one float32
+ *  ulp, i.e. under 1e-6 for values below 3 in magnitude. (Measured: 0, bit for bit.) */
+export const TOL_TORCHVISION = 1e-6;

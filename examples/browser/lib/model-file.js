@@ -2,25 +2,24 @@
 // convert` or this page writes them) or a PyTorch .pth/.pt (the official training or deploy
 // checkpoints: zip or legacy, wrapped, 'module.'-prefixed), either form. The architecture is read
 // off the weights (configFromWeights), so no one has to say which RepVGG the file holds.
-import { IMAGENET_CLASSES } from './imagenet-classes.js';
 
 /** What the predict panel shows about a model and how it feeds it. */
-export function describeModel(lib, model, { variant = null, name = '', notes = [] } = {}) {
+export function panelInfo(lib, model, { variant = null, name = '', notes = [] } = {}) {
   const c = model.config;
   // Digit networks take 32x32 (MNIST padded); ImageNet ones 224x224; anything else 32x32 (CIFAR).
   const inputSize = c.inChannels === 3 && c.numClasses === 1000 ? 224 : 32;
   // Names where the classes are known: digits, ImageNet. Others show as numbers (or a dropped
   // labels.txt names them).
   const classNames = c.numClasses === 10 && c.inChannels === 1 ? ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']
-    : c.numClasses === 1000 ? [...IMAGENET_CLASSES] : null;
+    : c.numClasses === 1000 ? [...lib.IMAGENET_CLASSES] : null;
   const arch = variant ? `RepVGG-${variant}` : `custom RepVGG (blocks ${c.numBlocks.join(',')}, widths ${c.widthMultiplier.join(',')}` +
     `${Object.keys(c.overrideGroupsMap).length ? ', groups' : ''}${c.useSE ? ', SE' : ''})`;
   return {
     name, arch, form: model.deploy ? 'deploy' : 'training', classes: c.numClasses, inChannels: c.inChannels,
     parameters: model.parameterCount(), inputSize, classNames, notes,
     // How images are normalized for it: MNIST's constants for one channel, ImageNet's for three.
-    mean: c.inChannels === 1 ? [...lib.MNIST_MEAN] : c.inChannels === 3 ? [0.485, 0.456, 0.406] : new Array(c.inChannels).fill(0.5),
-    std: c.inChannels === 1 ? [...lib.MNIST_STD] : c.inChannels === 3 ? [0.229, 0.224, 0.225] : new Array(c.inChannels).fill(0.5),
+    mean: c.inChannels === 1 ? [...lib.MNIST_MEAN] : c.inChannels === 3 ? [...lib.IMAGENET_MEAN] : new Array(c.inChannels).fill(0.5),
+    std: c.inChannels === 1 ? [...lib.MNIST_STD] : c.inChannels === 3 ? [...lib.IMAGENET_STD] : new Array(c.inChannels).fill(0.5),
   };
 }
 
@@ -40,5 +39,5 @@ export function modelFromFile(lib, backend, bytes, name) {
     throw e;
   }
   model.eval();
-  return { model, info: describeModel(lib, model, { variant, name, notes }) };
+  return { model, info: panelInfo(lib, model, { variant, name, notes }) };
 }
