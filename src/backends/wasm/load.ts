@@ -51,7 +51,11 @@ async function toModule(source: WasmSource | undefined, relaxed: boolean): Promi
       const { readPackagedWasm } = await import('./node-file.js');
       return WebAssembly.compile(await readPackagedWasm(relaxed));
     }
-    source = new URL(relaxed ? '../../../wasm/repvgg-relaxed.wasm' : '../../../wasm/repvgg.wasm', import.meta.url);
+    // Two literal `new URL(..., import.meta.url)` expressions, not one with a computed path:
+    // bundlers (Vite, webpack, esbuild) find and copy an asset only when its path is a literal.
+    source = relaxed
+      ? new URL('../../../wasm/repvgg-relaxed.wasm', import.meta.url)
+      : new URL('../../../wasm/repvgg.wasm', import.meta.url);
   }
   if (source instanceof WebAssembly.Module) return source;
   if (typeof Response !== 'undefined' && source instanceof Response) {
