@@ -33,10 +33,19 @@
 // m = 4 | (set << 8) picks another point set (see pointA, pointB); pack_weight and the driver must be
 // given the same m.
 //
+// Work items (for threads; conv2d_plan.ts says why items): one per column block (image block,
+// group, block of tiles) when there are enough of them; otherwise (few images, small maps) two
+// phases: the input transforms of every column block into a shared V, cut by input channels, then
+// the GEMMs and output transforms, cut by 4-row panels of output channels. Either way each output
+// is computed by the same operations in the same order, so any cut gives the same bits.
+//
 // Nothing here allocates: the driver works in the caller's workspace, whose layout `plan` writes
-// once for both conv2d_winograd_workspace and conv2d_winograd.
+// once for conv2d_winograd_workspace, conv2d_winograd_items and conv2d_winograd_range:
+// [shared V, when split][per thread: padded inputs, V (when not split), M, lane table, scratch].
 
 import { f32_gemm_4x8 } from './f32_gemm_4x8';
+import { padRows } from './conv2d_gather';
+import { decodeItem, gridItems, itBlock, itChunk, itemTarget, itGroup, pieceEnd, pieces } from './conv2d_plan';
 import { align64, ceilDiv, f32at } from './util';
 
 // Bytes the V and M panels of one column block may take. The GEMM of a point xi streams V[xi]
@@ -94,13 +103,25 @@ let pl_ncb: i32 = 0;     // columns (tiles) per column block, a multiple of 8
 let pl_kc: i32 = 0;      // GEMM depth per pass
 let pl_xiV: i32 = 0;     // bytes between points in V ([xi][panel][ci][8]) and in M ([panel][xi][kgp][8])
 let pl_xiM: i32 = 0;
-let pl_xpad: i32 = 0;    // byte offsets in the workspace
+let pl_blocks: i32 = 0;  // image blocks
+let pl_cbn: i32 = 0;     // column blocks of a full image block, and of the last one
+let pl_cbnLast: i32 = 0;
+let pl_cbs: i32 = 0;     // column blocks of the call, all groups
+let pl_split: bool = false;
+let pl_cc: i32 = 0;      // split: input channels per transform item, and such items per column block
+let pl_cn: i32 = 0;
+let pl_mc: i32 = 0;      // split: 4-row panels per GEMM item, and such items per column block
+let pl_mn: i32 = 0;
+let pl_shared: i32 = 0;  // bytes: the V of every column block (split), before the threads' slices
+let pl_private: i32 = 0; // bytes per thread
+let pl_xpad: i32 = 0;    // byte offsets in a thread's slice
 let pl_v: i32 = 0;
 let pl_mm: i32 = 0;
 let pl_lanes: i32 = 0;
 let pl_tmp: i32 = 0;
 
-function plan(n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32, pw: i32, oh: i32, ow: i32, m: i32): i32 {
+/** Sets the plan's globals; returns the workspace's bytes. */
+function plan(n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32, pw: i32, oh: i32, ow: i32, m: i32, threads: i32): i32 {
   const mm = m & 0xff;
   pl_m = mm;
   pl_alpha = mm + 2;
@@ -123,13 +144,34 @@ function plan(n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32, pw: 
   pl_kc = ceilDiv(pl_cg, ceilDiv(pl_cg, KC_MAX));
   pl_xiV = oddLines((pl_ncb >> 3) * pl_cg * 32);
   pl_xiM = oddLines(pl_kgp * 32);
+  pl_blocks = n > 0 && oh > 0 && ow > 0 && pl_kg > 0 ? ceilDiv(n, pl_nb) : 0;
+  pl_cbn = ceilDiv(pl_nb * pl_tpi, max(8, pl_ncb));
+  pl_cbnLast = ceilDiv((n - (pl_blocks - 1) * pl_nb) * pl_tpi, max(8, pl_ncb));
+  pl_cbs = gridItems(pl_blocks, groups, pl_cbn, pl_cbnLast, 1);
+  const target = itemTarget(threads);
+  const mt = pl_kgp >> 2;
+  pl_split = pl_cbs < target && mt > 1;
+  if (pl_split) {
+    pl_mn = pieces(ceilDiv(mt, 2), pl_cbs, target);
+    pl_mc = ceilDiv(mt, pl_mn);
+    pl_mn = ceilDiv(mt, pl_mc);
+    pl_cn = pieces(ceilDiv(pl_cg, 8), pl_cbs, target);
+    pl_cc = ceilDiv(pl_cg, pl_cn);
+    pl_cn = ceilDiv(pl_cg, pl_cc);
+  } else {
+    pl_mc = mt; pl_mn = 1;
+    pl_cc = pl_cg; pl_cn = 1;
+  }
+  const vBlock = pl_T * pl_xiV;
+  pl_shared = pl_split ? pl_cbs * vBlock : 0;
   let off = 0;
   pl_xpad = off; off += align64(pl_nb * pl_cg * pl_hp * pl_wp * 4 + 64);
-  pl_v = off;    off += pl_T * pl_xiV;
+  pl_v = off;    off += pl_split ? 0 : vBlock;
   pl_mm = off;   off += (pl_ncb >> 3) * pl_T * pl_xiM;
   pl_lanes = off; off += align64(pl_ncb * 16);
   pl_tmp = off;  off += 36 * 16;
-  return off;
+  pl_private = off;
+  return pl_shared + max(1, threads) * pl_private;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -142,6 +184,11 @@ export function conv2d_winograd_weight_bytes(k: i32, c: i32, groups: i32, m: i32
   const kg = k / groups;
   const cg = c / groups;
   return groups * alpha * alpha * max(uPointBytes(kg, cg), uPointBytes(cg, kg));
+}
+
+/** 4-row panels of the packed weights (all groups): what conv2d_winograd_pack_weight's [p0, p1) index. */
+export function conv2d_winograd_panels(k: i32, c: i32, groups: i32, flipped: i32): i32 {
+  return groups * ceilDiv(flipped ? c / groups : k / groups, 4);
 }
 
 /** Bytes between the points xi of packed weights with `ko` out and `ci` in channels per group: the
@@ -212,8 +259,10 @@ const ZERO_KERNEL = memory.data(9 * 4); // read as the kernels of rows past the 
  *  and in channel ko, the 3x3 kernel rotated by 180 degrees (a conv with c outputs and k inputs,
  *  padding 2 - p, computes conv2d's backward input). The transform runs in float64 (f64x2 over
  *  two out channels), in registers (no static scratch: callers may pack on several threads), and
- *  is rounded to float32 once. */
-export function conv2d_winograd_pack_weight(w: usize, dst: usize, k: i32, c: i32, groups: i32, m: i32, flipped: i32): void {
+ *  is rounded to float32 once. Packs panels [p0, p1) of conv2d_winograd_panels (panel g * mt + mp):
+ *  threads share one packing. */
+export function conv2d_winograd_pack_weight(w: usize, dst: usize, k: i32, c: i32, groups: i32, m: i32, flipped: i32,
+  p0: i32, p1: i32): void {
   const six = (m & 0xff) == 4;
   const alpha = six ? 6 : 4;
   const T = alpha * alpha;
@@ -234,58 +283,58 @@ export function conv2d_winograd_pack_weight(w: usize, dst: usize, k: i32, c: i32
   const inv0 = f64x2.splat(1 / n0), invA = f64x2.splat(1 / na), invB = f64x2.splat(1 / nb);
   const A = f64x2.splat(pa), A2 = f64x2.splat(pa * pa), B = f64x2.splat(pb), B2 = f64x2.splat(pb * pb);
   const last = alpha - 1;
-  for (let g = 0; g < groups; g++) {
-    for (let mp = 0; mp < mt; mp++) {
-      for (let i = 0; i < ci2; i++) {
-        // The 3x3 kernels of (mp * 4 + r, i), r = 0..3: w[g*kg + o][i] or, flipped, w[g*kg + i][o]
-        // rotated by 180 degrees (tap t read at 8 - t); one f32x4 per tap over the 4 rows.
-        const o = mp * 4;
-        const k0 = o < ko2 ? f32at(w, (flipped ? (g * kg + i) * cg + o : (g * kg + o) * cg + i) * 9) : ZERO_KERNEL;
-        const k1 = o + 1 < ko2 ? f32at(w, (flipped ? (g * kg + i) * cg + o + 1 : (g * kg + o + 1) * cg + i) * 9) : ZERO_KERNEL;
-        const k2 = o + 2 < ko2 ? f32at(w, (flipped ? (g * kg + i) * cg + o + 2 : (g * kg + o + 2) * cg + i) * 9) : ZERO_KERNEL;
-        const k3 = o + 3 < ko2 ? f32at(w, (flipped ? (g * kg + i) * cg + o + 3 : (g * kg + o + 3) * cg + i) * 9) : ZERO_KERNEL;
-        // Tap (u, v) of the 4 rows, as f64x2 halves: rows 0-1 (l) and 2-3 (h).
-        const f = flipped != 0;
-        const v00 = tap4(k0, k1, k2, k3, f ? 32 : 0), v01 = tap4(k0, k1, k2, k3, f ? 28 : 4), v02 = tap4(k0, k1, k2, k3, f ? 24 : 8);
-        const v10 = tap4(k0, k1, k2, k3, f ? 20 : 12), v11 = tap4(k0, k1, k2, k3, 16), v12 = tap4(k0, k1, k2, k3, f ? 12 : 20);
-        const v20 = tap4(k0, k1, k2, k3, f ? 8 : 24), v21 = tap4(k0, k1, k2, k3, f ? 4 : 28), v22 = tap4(k0, k1, k2, k3, f ? 0 : 32);
-        const l00 = promoteLo(v00), l01 = promoteLo(v01), l02 = promoteLo(v02), l10 = promoteLo(v10), l11 = promoteLo(v11);
-        const l12 = promoteLo(v12), l20 = promoteLo(v20), l21 = promoteLo(v21), l22 = promoteLo(v22);
-        const h00 = promoteHi(v00), h01 = promoteHi(v01), h02 = promoteHi(v02), h10 = promoteHi(v10), h11 = promoteHi(v11);
-        const h12 = promoteHi(v12), h20 = promoteHi(v20), h21 = promoteHi(v21), h22 = promoteHi(v22);
-        // Row r of G g (G along the kernel's rows u), then G along its columns v: U[r][q].
-        const out = dst + <usize>(g * T) * xiStride + (<usize>(mp * ci2 + i) << 4);
-        const rs = <usize>alpha * xiStride;
-        storeGRow(out, xiStride, six,
-          gRow(0, last, l00, l10, l20, inv0, A, A2, invA, B, B2, invB), gRow(0, last, l01, l11, l21, inv0, A, A2, invA, B, B2, invB),
-          gRow(0, last, l02, l12, l22, inv0, A, A2, invA, B, B2, invB), gRow(0, last, h00, h10, h20, inv0, A, A2, invA, B, B2, invB),
-          gRow(0, last, h01, h11, h21, inv0, A, A2, invA, B, B2, invB), gRow(0, last, h02, h12, h22, inv0, A, A2, invA, B, B2, invB),
+  for (let p = p0; p < p1; p++) {
+    const g = p / mt;
+    const mp = p - g * mt;
+    for (let i = 0; i < ci2; i++) {
+      // The 3x3 kernels of (mp * 4 + r, i), r = 0..3: w[g*kg + o][i] or, flipped, w[g*kg + i][o]
+      // rotated by 180 degrees (tap t read at 8 - t); one f32x4 per tap over the 4 rows.
+      const o = mp * 4;
+      const k0 = o < ko2 ? f32at(w, (flipped ? (g * kg + i) * cg + o : (g * kg + o) * cg + i) * 9) : ZERO_KERNEL;
+      const k1 = o + 1 < ko2 ? f32at(w, (flipped ? (g * kg + i) * cg + o + 1 : (g * kg + o + 1) * cg + i) * 9) : ZERO_KERNEL;
+      const k2 = o + 2 < ko2 ? f32at(w, (flipped ? (g * kg + i) * cg + o + 2 : (g * kg + o + 2) * cg + i) * 9) : ZERO_KERNEL;
+      const k3 = o + 3 < ko2 ? f32at(w, (flipped ? (g * kg + i) * cg + o + 3 : (g * kg + o + 3) * cg + i) * 9) : ZERO_KERNEL;
+      // Tap (u, v) of the 4 rows, as f64x2 halves: rows 0-1 (l) and 2-3 (h).
+      const f = flipped != 0;
+      const v00 = tap4(k0, k1, k2, k3, f ? 32 : 0), v01 = tap4(k0, k1, k2, k3, f ? 28 : 4), v02 = tap4(k0, k1, k2, k3, f ? 24 : 8);
+      const v10 = tap4(k0, k1, k2, k3, f ? 20 : 12), v11 = tap4(k0, k1, k2, k3, 16), v12 = tap4(k0, k1, k2, k3, f ? 12 : 20);
+      const v20 = tap4(k0, k1, k2, k3, f ? 8 : 24), v21 = tap4(k0, k1, k2, k3, f ? 4 : 28), v22 = tap4(k0, k1, k2, k3, f ? 0 : 32);
+      const l00 = promoteLo(v00), l01 = promoteLo(v01), l02 = promoteLo(v02), l10 = promoteLo(v10), l11 = promoteLo(v11);
+      const l12 = promoteLo(v12), l20 = promoteLo(v20), l21 = promoteLo(v21), l22 = promoteLo(v22);
+      const h00 = promoteHi(v00), h01 = promoteHi(v01), h02 = promoteHi(v02), h10 = promoteHi(v10), h11 = promoteHi(v11);
+      const h12 = promoteHi(v12), h20 = promoteHi(v20), h21 = promoteHi(v21), h22 = promoteHi(v22);
+      // Row r of G g (G along the kernel's rows u), then G along its columns v: U[r][q].
+      const out = dst + <usize>(g * T) * xiStride + (<usize>(mp * ci2 + i) << 4);
+      const rs = <usize>alpha * xiStride;
+      storeGRow(out, xiStride, six,
+        gRow(0, last, l00, l10, l20, inv0, A, A2, invA, B, B2, invB), gRow(0, last, l01, l11, l21, inv0, A, A2, invA, B, B2, invB),
+        gRow(0, last, l02, l12, l22, inv0, A, A2, invA, B, B2, invB), gRow(0, last, h00, h10, h20, inv0, A, A2, invA, B, B2, invB),
+        gRow(0, last, h01, h11, h21, inv0, A, A2, invA, B, B2, invB), gRow(0, last, h02, h12, h22, inv0, A, A2, invA, B, B2, invB),
+        inv0, A, A2, invA, B, B2, invB);
+      storeGRow(out + rs, xiStride, six,
+        gRow(1, last, l00, l10, l20, inv0, A, A2, invA, B, B2, invB), gRow(1, last, l01, l11, l21, inv0, A, A2, invA, B, B2, invB),
+        gRow(1, last, l02, l12, l22, inv0, A, A2, invA, B, B2, invB), gRow(1, last, h00, h10, h20, inv0, A, A2, invA, B, B2, invB),
+        gRow(1, last, h01, h11, h21, inv0, A, A2, invA, B, B2, invB), gRow(1, last, h02, h12, h22, inv0, A, A2, invA, B, B2, invB),
+        inv0, A, A2, invA, B, B2, invB);
+      storeGRow(out + 2 * rs, xiStride, six,
+        gRow(2, last, l00, l10, l20, inv0, A, A2, invA, B, B2, invB), gRow(2, last, l01, l11, l21, inv0, A, A2, invA, B, B2, invB),
+        gRow(2, last, l02, l12, l22, inv0, A, A2, invA, B, B2, invB), gRow(2, last, h00, h10, h20, inv0, A, A2, invA, B, B2, invB),
+        gRow(2, last, h01, h11, h21, inv0, A, A2, invA, B, B2, invB), gRow(2, last, h02, h12, h22, inv0, A, A2, invA, B, B2, invB),
+        inv0, A, A2, invA, B, B2, invB);
+      if (six) {
+        storeGRow(out + 3 * rs, xiStride, true,
+          gRow(3, 5, l00, l10, l20, inv0, A, A2, invA, B, B2, invB), gRow(3, 5, l01, l11, l21, inv0, A, A2, invA, B, B2, invB),
+          gRow(3, 5, l02, l12, l22, inv0, A, A2, invA, B, B2, invB), gRow(3, 5, h00, h10, h20, inv0, A, A2, invA, B, B2, invB),
+          gRow(3, 5, h01, h11, h21, inv0, A, A2, invA, B, B2, invB), gRow(3, 5, h02, h12, h22, inv0, A, A2, invA, B, B2, invB),
           inv0, A, A2, invA, B, B2, invB);
-        storeGRow(out + rs, xiStride, six,
-          gRow(1, last, l00, l10, l20, inv0, A, A2, invA, B, B2, invB), gRow(1, last, l01, l11, l21, inv0, A, A2, invA, B, B2, invB),
-          gRow(1, last, l02, l12, l22, inv0, A, A2, invA, B, B2, invB), gRow(1, last, h00, h10, h20, inv0, A, A2, invA, B, B2, invB),
-          gRow(1, last, h01, h11, h21, inv0, A, A2, invA, B, B2, invB), gRow(1, last, h02, h12, h22, inv0, A, A2, invA, B, B2, invB),
+        storeGRow(out + 4 * rs, xiStride, true,
+          gRow(4, 5, l00, l10, l20, inv0, A, A2, invA, B, B2, invB), gRow(4, 5, l01, l11, l21, inv0, A, A2, invA, B, B2, invB),
+          gRow(4, 5, l02, l12, l22, inv0, A, A2, invA, B, B2, invB), gRow(4, 5, h00, h10, h20, inv0, A, A2, invA, B, B2, invB),
+          gRow(4, 5, h01, h11, h21, inv0, A, A2, invA, B, B2, invB), gRow(4, 5, h02, h12, h22, inv0, A, A2, invA, B, B2, invB),
           inv0, A, A2, invA, B, B2, invB);
-        storeGRow(out + 2 * rs, xiStride, six,
-          gRow(2, last, l00, l10, l20, inv0, A, A2, invA, B, B2, invB), gRow(2, last, l01, l11, l21, inv0, A, A2, invA, B, B2, invB),
-          gRow(2, last, l02, l12, l22, inv0, A, A2, invA, B, B2, invB), gRow(2, last, h00, h10, h20, inv0, A, A2, invA, B, B2, invB),
-          gRow(2, last, h01, h11, h21, inv0, A, A2, invA, B, B2, invB), gRow(2, last, h02, h12, h22, inv0, A, A2, invA, B, B2, invB),
-          inv0, A, A2, invA, B, B2, invB);
-        if (six) {
-          storeGRow(out + 3 * rs, xiStride, true,
-            gRow(3, 5, l00, l10, l20, inv0, A, A2, invA, B, B2, invB), gRow(3, 5, l01, l11, l21, inv0, A, A2, invA, B, B2, invB),
-            gRow(3, 5, l02, l12, l22, inv0, A, A2, invA, B, B2, invB), gRow(3, 5, h00, h10, h20, inv0, A, A2, invA, B, B2, invB),
-            gRow(3, 5, h01, h11, h21, inv0, A, A2, invA, B, B2, invB), gRow(3, 5, h02, h12, h22, inv0, A, A2, invA, B, B2, invB),
-            inv0, A, A2, invA, B, B2, invB);
-          storeGRow(out + 4 * rs, xiStride, true,
-            gRow(4, 5, l00, l10, l20, inv0, A, A2, invA, B, B2, invB), gRow(4, 5, l01, l11, l21, inv0, A, A2, invA, B, B2, invB),
-            gRow(4, 5, l02, l12, l22, inv0, A, A2, invA, B, B2, invB), gRow(4, 5, h00, h10, h20, inv0, A, A2, invA, B, B2, invB),
-            gRow(4, 5, h01, h11, h21, inv0, A, A2, invA, B, B2, invB), gRow(4, 5, h02, h12, h22, inv0, A, A2, invA, B, B2, invB),
-            inv0, A, A2, invA, B, B2, invB);
-          storeGRow(out + 5 * rs, xiStride, true, l20, l21, l22, h20, h21, h22, inv0, A, A2, invA, B, B2, invB);
-        } else {
-          storeGRow(out + 3 * rs, xiStride, false, l20, l21, l22, h20, h21, h22, inv0, A, A2, invA, B, B2, invB);
-        }
+        storeGRow(out + 5 * rs, xiStride, true, l20, l21, l22, h20, h21, h22, inv0, A, A2, invA, B, B2, invB);
+      } else {
+        storeGRow(out + 3 * rs, xiStride, false, l20, l21, l22, h20, h21, h22, inv0, A, A2, invA, B, B2, invB);
       }
     }
   }
@@ -361,15 +410,15 @@ export function conv2d_winograd_pack_weight(w: usize, dst: usize, k: i32, c: i32
 }
 
 /** Input transform F(4,3) of the column block: for every group of 4 tiles (lane offsets in the
- *  lane table) and input channel, V[xi][panel][ci][lane] = (B^T d B)[xi]. */
-function inputTransform4(xpad: usize, vblk: usize, lanes: usize, nlg: i32, cg: i32, planeB: usize, wpB: usize,
+ *  lane table) and input channel ci in [c0, c1), V[xi][panel][ci][lane] = (B^T d B)[xi]. */
+function inputTransform4(xpad: usize, vblk: usize, lanes: usize, nlg: i32, cg: i32, c0: i32, c1: i32, planeB: usize, wpB: usize,
   xiS: usize, hbuf: usize, A: v128, B: v128, A2: v128, B2: v128, AB2: v128, S: v128): void {
   for (let u = 0; u < nlg; u++) {
     const lt = lanes + (<usize>u << 6);
     const o0 = <usize>load<i32>(lt), o1 = <usize>load<i32>(lt, 4), o2 = <usize>load<i32>(lt, 8), o3 = <usize>load<i32>(lt, 12);
     const vd0 = vblk + ((<usize>(u >> 1) * <usize>cg) << 5) + (<usize>(u & 1) << 4);
-    let plane = xpad;
-    for (let ci = 0; ci < cg; ci++) {
+    let plane = xpad + <usize>c0 * planeB;
+    for (let ci = c0; ci < c1; ci++) {
       // Rows: the 6 values of each tile's row r, transposed to 6 vectors over the 4 tiles, then
       // the transform along x into hbuf[r][j].
       let src = plane;
@@ -397,14 +446,14 @@ function inputTransform4(xpad: usize, vblk: usize, lanes: usize, nlg: i32, cg: i
 }
 
 /** Input transform F(2,3): rows and columns of B^T = [d0 - d2, d1 + d2, d2 - d1, d3 - d1]. */
-function inputTransform2(xpad: usize, vblk: usize, lanes: usize, nlg: i32, cg: i32, planeB: usize, wpB: usize,
+function inputTransform2(xpad: usize, vblk: usize, lanes: usize, nlg: i32, cg: i32, c0: i32, c1: i32, planeB: usize, wpB: usize,
   xiS: usize, hbuf: usize): void {
   for (let u = 0; u < nlg; u++) {
     const lt = lanes + (<usize>u << 6);
     const o0 = <usize>load<i32>(lt), o1 = <usize>load<i32>(lt, 4), o2 = <usize>load<i32>(lt, 8), o3 = <usize>load<i32>(lt, 12);
     const vd0 = vblk + ((<usize>(u >> 1) * <usize>cg) << 5) + (<usize>(u & 1) << 4);
-    let plane = xpad;
-    for (let ci = 0; ci < cg; ci++) {
+    let plane = xpad + <usize>c0 * planeB;
+    for (let ci = c0; ci < c1; ci++) {
       let src = plane;
       let hb = hbuf;
       for (let r = 0; r < 4; r++) {
@@ -462,8 +511,8 @@ function inputTransform2(xpad: usize, vblk: usize, lanes: usize, nlg: i32, cg: i
 }
 
 /** Output transform F(4,3) of the column block: y tile = A^T M A + bias (ReLU), per output
- *  channel and group of 4 tiles; yg points at the group's first output channel of image 0. */
-function outputTransform4(mblk: usize, yg: usize, bias: usize, relu: i32, lanes: usize, nlg: i32, kg: i32, xs: usize,
+ *  channel in [ko0, ko1) and group of 4 tiles; yg points at the group's first output channel of image 0. */
+function outputTransform4(mblk: usize, yg: usize, bias: usize, relu: i32, lanes: usize, nlg: i32, ko0: i32, ko1: i32, xs: usize,
   planeB: usize, owB: usize, tbuf: usize, A: v128, B: v128, A2: v128, B2: v128, A3: v128, B3: v128): void {
   const zero = f32x4.splat(0);
   for (let u = 0; u < nlg; u++) {
@@ -474,7 +523,7 @@ function outputTransform4(mblk: usize, yg: usize, bias: usize, relu: i32, lanes:
     const full = (r0 & r1 & r2 & r3) == 4 && (c0 & c1 & c2 & c3) == 4;
     // M of this panel: [xi][kgp][8]; this half's 4 columns.
     const mb0 = mblk + <usize>(u >> 1) * 36 * xs + (<usize>(u & 1) << 4);
-    for (let ko = 0; ko < kg; ko++) {
+    for (let ko = ko0; ko < ko1; ko++) {
       const mb = mb0 + (<usize>ko << 5);
       // Columns of the 6x6 tile (s): A^T along y into tbuf[i][s].
       for (let s = 0; s < 6; s++) {
@@ -525,7 +574,7 @@ function outputTransform4(mblk: usize, yg: usize, bias: usize, relu: i32, lanes:
 }
 
 /** Output transform F(2,3): A^T = [1, 1, 1, 0; 0, 1, -1, 1]. */
-function outputTransform2(mblk: usize, yg: usize, bias: usize, relu: i32, lanes: usize, nlg: i32, kg: i32, xs: usize,
+function outputTransform2(mblk: usize, yg: usize, bias: usize, relu: i32, lanes: usize, nlg: i32, ko0: i32, ko1: i32, xs: usize,
   planeB: usize, owB: usize): void {
   const zero = f32x4.splat(0);
   for (let u = 0; u < nlg; u++) {
@@ -535,7 +584,7 @@ function outputTransform2(mblk: usize, yg: usize, bias: usize, relu: i32, lanes:
     const c0 = load<i32>(lt, 48), c1 = load<i32>(lt, 52), c2 = load<i32>(lt, 56), c3 = load<i32>(lt, 60);
     const full = (r0 & r1 & r2 & r3) == 2 && (c0 & c1 & c2 & c3) == 2;
     const mb0 = mblk + <usize>(u >> 1) * 16 * xs + (<usize>(u & 1) << 4);
-    for (let ko = 0; ko < kg; ko++) {
+    for (let ko = ko0; ko < ko1; ko++) {
       const mb = mb0 + (<usize>ko << 5);
       // Columns s: t0s = m0s + m1s + m2s, t1s = m1s - m2s + m3s (m_rs at xi = r * 4 + s).
       let t00: v128, t01: v128, t02: v128, t03: v128, t10: v128, t11: v128, t12: v128, t13: v128;
@@ -588,29 +637,11 @@ function outputTransform2(mblk: usize, yg: usize, bias: usize, relu: i32, lanes:
 // ---------------------------------------------------------------------------------------------
 // Driver
 
-/** Copies `planes` planes of h x w to rows `wp` floats apart, planes `plane` floats apart (the
- *  destination's border is zero already). */
-function copyPadded(src: usize, dst: usize, planes: i32, h: i32, w: i32, plane: i32, wp: i32): void {
-  // Rows are short (2..56 floats): a loop beats memory.copy's call per row.
-  const rowB = <usize>wp << 2;
-  const planeB = <usize>plane << 2;
-  const w4 = w & ~3;
-  for (let ci = 0; ci < planes; ci++) {
-    let d = dst + <usize>ci * planeB;
-    for (let yy = 0; yy < h; yy++) {
-      let i = 0;
-      for (; i < w4; i += 4) v128.store(f32at(d, i), v128.load(f32at(src, i)));
-      for (; i < w; i++) store<f32>(f32at(d, i), load<f32>(f32at(src, i)));
-      src = f32at(src, w);
-      d += rowB;
-    }
-  }
-}
-
-/** M[panel][xi][kgp][8] = U[xi] V[xi] for the points xi of a column block: one GEMM per point, the
- *  B panel (8 tiles, kc channels) in L1 across the A panels of U[xi]. */
-function gemmPoints(ug: usize, uxi: usize, vblk: usize, xiS: usize, mblk: usize, xiM: usize, T: i32, npb: i32, mt: i32,
-  cg: i32, kcStep: i32): void {
+/** M[panel][xi][kgp][8] = U[xi] V[xi] for the points xi of a column block and the 4-row panels
+ *  [m0, m1) of output channels: one GEMM per point, the B panel (8 tiles, kc channels) in L1 across
+ *  the A panels of U[xi]. */
+function gemmPoints(ug: usize, uxi: usize, vblk: usize, xiS: usize, mblk: usize, xiM: usize, T: i32, npb: i32, m0: i32,
+  m1: i32, cg: i32, kcStep: i32): void {
   const mPanel = <usize>T * xiM;
   for (let xi = 0; xi < T; xi++) {
     const ux = ug + <usize>xi * uxi;
@@ -621,7 +652,7 @@ function gemmPoints(ug: usize, uxi: usize, vblk: usize, xiS: usize, mblk: usize,
       for (let j = 0; j < npb; j++) {
         const bp = vx + (<usize>(j * cg + kc0) << 5);
         const cp = mx + <usize>j * mPanel;
-        for (let mp = 0; mp < mt; mp++) {
+        for (let mp = m0; mp < m1; mp++) {
           const ap = ux + (<usize>(mp * cg + kc0) << 4);
           if (kc0 == 0) f32_gemm_4x8_set(kc, ap, bp, cp + (<usize>mp << 7));
           else f32_gemm_4x8(kc, ap, bp, cp + (<usize>mp << 7), 8);
@@ -632,8 +663,16 @@ function gemmPoints(ug: usize, uxi: usize, vblk: usize, xiS: usize, mblk: usize,
 }
 
 export function conv2d_winograd_workspace(n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32, pw: i32,
-  oh: i32, ow: i32, m: i32): i32 {
-  return plan(n, c, h, w, k, groups, ph, pw, oh, ow, m);
+  oh: i32, ow: i32, m: i32, threads: i32): i32 {
+  return plan(n, c, h, w, k, groups, ph, pw, oh, ow, m, threads);
+}
+
+/** Items of phase `phase` (0, or 1 when split), 0 past the last phase. */
+export function conv2d_winograd_items(n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32, pw: i32,
+  oh: i32, ow: i32, m: i32, threads: i32, phase: i32): i32 {
+  plan(n, c, h, w, k, groups, ph, pw, oh, ow, m, threads);
+  if (phase == 0) return pl_split ? pl_cbs * pl_cn : pl_cbs;
+  return phase == 1 && pl_split ? pl_cbs * pl_mn : 0;
 }
 
 /** Fills the lane table of a column block: for each tile column q in [q0, q0 + cols) of the image
@@ -659,23 +698,53 @@ function fillLanes(lanes: usize, q0: i32, cols: i32, mm: i32, tw: i32, tpi: i32,
 }
 
 /** y = conv2d(x, w, 3x3, stride 1, padding ph, pw) + bias (bias 0: none), ReLU when relu = 1,
- *  with w packed by conv2d_winograd_pack_weight for the same m; ws holds
- *  conv2d_winograd_workspace(...) bytes. y is overwritten. */
-export function conv2d_winograd(x: usize, packedU: usize, bias: usize, y: usize, n: i32, c: i32, h: i32, w: i32,
-  k: i32, groups: i32, ph: i32, pw: i32, oh: i32, ow: i32, m: i32, relu: i32, ws: usize): void {
-  plan(n, c, h, w, k, groups, ph, pw, oh, ow, m);
-  if (oh <= 0 || ow <= 0) return;
-  const mm = pl_m, T = pl_T, cg = pl_cg, kg = pl_kg, kgp = pl_kgp;
-  const hp = pl_hp, wp = pl_wp, tw = pl_tw, tpi = pl_tpi, nb = pl_nb, ncb = pl_ncb, kcStep = pl_kc;
-  const xpad = ws + <usize>pl_xpad;
-  const vblk = ws + <usize>pl_v;
-  const mblk = ws + <usize>pl_mm;
-  const lanes = ws + <usize>pl_lanes;
-  const tmp = ws + <usize>pl_tmp;
-  const mt = kgp >> 2;
+ *  with w packed by conv2d_winograd_pack_weight for the same m: items [i0, i1) of phase `phase`
+ *  (conv2d_winograd_items), run by thread `thread` of `threads` in its slice of ws (which holds
+ *  conv2d_winograd_workspace(..., threads) bytes). y's outputs are overwritten. */
+export function conv2d_winograd_range(x: usize, packedU: usize, bias: usize, y: usize, n: i32, c: i32, h: i32, w: i32,
+  k: i32, groups: i32, ph: i32, pw: i32, oh: i32, ow: i32, m: i32, relu: i32, ws: usize, threads: i32, phase: i32,
+  thread: i32, i0: i32, i1: i32): void {
+  plan(n, c, h, w, k, groups, ph, pw, oh, ow, m, threads);
+  const own = ws + <usize>pl_shared + <usize>thread * <usize>pl_private;
+  for (let item = i0; item < i1; item++) {
+    if (!pl_split) {
+      columnBlock(x, packedU, bias, y, n, c, h, w, k, groups, ph, pw, oh, ow, m, relu, own, item, 0, pl_cg, 0, pl_kgp >> 2, own + <usize>pl_v);
+    } else if (phase == 0) {
+      const ci = item % pl_cn;
+      columnBlock(x, packedU, bias, y, n, c, h, w, k, groups, ph, pw, oh, ow, m, relu, own, item / pl_cn,
+        ci * pl_cc, pieceEnd(ci, pl_cc, pl_cg), 0, 0, ws + <usize>(item / pl_cn) * <usize>(pl_T * pl_xiV));
+    } else {
+      const mi = item % pl_mn;
+      const cb = item / pl_mn;
+      columnBlock(x, packedU, bias, y, n, c, h, w, k, groups, ph, pw, oh, ow, m, relu, own, cb,
+        0, 0, mi * pl_mc, pieceEnd(mi, pl_mc, pl_kgp >> 2), ws + <usize>cb * <usize>(pl_T * pl_xiV));
+    }
+  }
+}
+
+/** One column block cb (image block, group, block of tiles): the input transforms of input channels
+ *  [c0, c1) into vblk, then the GEMMs and output transforms of the 4-row panels [m0, m1) of output
+ *  channels (either range may be empty); `own` is the thread's slice of the workspace. */
+function columnBlock(x: usize, packedU: usize, bias: usize, y: usize, n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32,
+  ph: i32, pw: i32, oh: i32, ow: i32, m: i32, relu: i32, own: usize, cb: i32, c0: i32, c1: i32, m0: i32, m1: i32, vblk: usize): void {
+  const mm = pl_m, T = pl_T, cg = pl_cg, kg = pl_kg;
+  const hp = pl_hp, wp = pl_wp, tw = pl_tw, tpi = pl_tpi, nb = pl_nb, ncb = pl_ncb;
+  const xpad = own + <usize>pl_xpad;
+  const mblk = own + <usize>pl_mm;
+  const lanes = own + <usize>pl_lanes;
+  const tmp = own + <usize>pl_tmp;
   const plane = hp * wp;
   const imgStride = cg * plane;
   const ohow = oh * ow;
+  decodeItem(cb, pl_blocks, groups, pl_cbn, pl_cbnLast, 1);
+  const img0 = itBlock * nb;
+  const g = itGroup;
+  const q0 = itChunk * ncb;
+  const cols = min(ncb, min(nb, n - img0) * tpi - q0);
+  const npb = (cols + 7) >> 3;
+  const nlg = npb * 2;
+  const xiS = <usize>pl_xiV;
+  fillLanes(lanes, q0, cols, mm, tw, tpi, wp, imgStride, oh, ow, k * ohow);
 
   // Transform constants (F(4,3)).
   const fa = <f32>pointA(m >> 8), fb = <f32>pointB(m >> 8);
@@ -684,37 +753,35 @@ export function conv2d_winograd(x: usize, packedU: usize, bias: usize, y: usize,
   const AB2 = f32x4.splat(fa * fa * fb * fb), S = f32x4.splat(fa * fa + fb * fb);
   const A3 = f32x4.splat(fa * fa * fa), B3 = f32x4.splat(fb * fb * fb);
 
-  memory.fill(xpad, 0, <usize>(nb * imgStride + 16) << 2);
-  for (let img0 = 0; img0 < n; img0 += nb) {
-    const cnt = min(nb, n - img0);
-    const ncols = cnt * tpi;
-    for (let g = 0; g < groups; g++) {
-      // Zero-bordered copies of this group's input planes of the block's images.
-      for (let i = 0; i < cnt; i++) {
-        copyPadded(f32at(x, ((img0 + i) * c + g * cg) * h * w), f32at(xpad, i * imgStride + ph * wp + pw), cg, h, w, plane, wp);
-      }
-      const uxi = <usize>uPointBytes(kg, cg);
-      const ug = packedU + <usize>(g * T) * uxi;
-      const yg = f32at(y, (img0 * k + g * kg) * ohow);
-      for (let q0 = 0; q0 < ncols; q0 += ncb) {
-        const cols = min(ncb, ncols - q0);
-        const npb = (cols + 7) >> 3;
-        const nlg = npb * 2;
-        fillLanes(lanes, q0, cols, mm, tw, tpi, wp, imgStride, oh, ow, k * ohow);
-        const xiS = <usize>pl_xiV;
-        if (mm == 4) {
-          inputTransform4(xpad, vblk, lanes, nlg, cg, <usize>plane << 2, <usize>wp << 2, xiS, tmp, A, B, A2, B2, AB2, S);
-        } else {
-          inputTransform2(xpad, vblk, lanes, nlg, cg, <usize>plane << 2, <usize>wp << 2, xiS, tmp);
-        }
-        gemmPoints(ug, uxi, vblk, xiS, mblk, <usize>pl_xiM, T, npb, mt, cg, kcStep);
-        if (mm == 4) {
-          outputTransform4(mblk, yg, bias ? f32at(bias, g * kg) : 0, relu, lanes, nlg, kg, <usize>pl_xiM, <usize>ohow << 2, <usize>ow << 2,
-            tmp, A, B, A2, B2, A3, B3);
-        } else {
-          outputTransform2(mblk, yg, bias ? f32at(bias, g * kg) : 0, relu, lanes, nlg, kg, <usize>pl_xiM, <usize>ohow << 2, <usize>ow << 2);
-        }
-      }
+  if (c1 > c0) {
+    // Zero-bordered copies of the rows of the input planes the block's tiles read: for each image
+    // they touch, from its first tile row to its last one's, plus the 2 rows a tile reaches past.
+    const xg = f32at(x, (img0 * c + g * cg) * h * w);
+    const last = q0 + cols - 1;
+    for (let i = q0 / tpi; i <= last / tpi; i++) {
+      const lo = max(q0, i * tpi) - i * tpi;
+      const hi = min(last + 1, (i + 1) * tpi) - i * tpi;
+      padRows(f32at(xg, i * c * h * w), f32at(xpad, i * imgStride), c0, c1, h, w, ph, pw, plane, wp,
+        (lo / tw) * mm, min(hp, ((hi - 1) / tw) * mm + mm + 2));
+    }
+    if (mm == 4) {
+      inputTransform4(xpad, vblk, lanes, nlg, cg, c0, c1, <usize>plane << 2, <usize>wp << 2, xiS, tmp, A, B, A2, B2, AB2, S);
+    } else {
+      inputTransform2(xpad, vblk, lanes, nlg, cg, c0, c1, <usize>plane << 2, <usize>wp << 2, xiS, tmp);
+    }
+  }
+  if (m1 > m0) {
+    const uxi = <usize>uPointBytes(kg, cg);
+    const ug = packedU + <usize>(g * T) * uxi;
+    const yg = f32at(y, (img0 * k + g * kg) * ohow);
+    const bg = bias ? f32at(bias, g * kg) : 0;
+    const r0 = m0 * 4, r1 = min(kg, m1 * 4);
+    gemmPoints(ug, uxi, vblk, xiS, mblk, <usize>pl_xiM, T, npb, m0, m1, cg, pl_kc);
+    if (mm == 4) {
+      outputTransform4(mblk, yg, bg, relu, lanes, nlg, r0, r1, <usize>pl_xiM, <usize>ohow << 2, <usize>ow << 2,
+        tmp, A, B, A2, B2, A3, B3);
+    } else {
+      outputTransform2(mblk, yg, bg, relu, lanes, nlg, r0, r1, <usize>pl_xiM, <usize>ohow << 2, <usize>ow << 2);
     }
   }
 }

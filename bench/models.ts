@@ -36,7 +36,7 @@ export function convScratchBytes(wasm: WasmBackend, arch: string, batch: number)
     const oh = outSize(h, 3, p.stride, 1);
     for (const [kk, pad] of [[3, 1], [1, 0]]) {
       const bytes = wasm.kernels.conv2d_workspace(batch, p.inChannels, h, h, p.outChannels, kk, kk, p.stride, p.stride,
-        pad, pad, p.groups, oh, oh);
+        pad, pad, p.groups, oh, oh, 0, wasm.threads);
       max = Math.max(max, bytes);
     }
     h = oh;
