@@ -32,6 +32,19 @@ const EXPORT_INDEX = new Map(Object.keys(KERNEL_EXPORTS).map((name, i) => [name,
 /** How long a restart waits for the new workers. */
 const START_TIMEOUT_MS = 30_000;
 
+/** The process's Node options for a worker, but those about a script given on the command line
+ *  (--eval and its --input-type), which a worker running a file refuses. */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const args = process.execArgv;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '-e' || a === '--eval' || a === '-p' || a === '--print') i++;
+    else if (!a.startsWith('--input-type') && !a.startsWith('--eval=') && !a.startsWith('--print=')) out.push(a);
+  }
+  return out;
+}
+
 export class WorkerPool {
   private control!: SharedArrayBuffer;
   private ctl!: Int32Array;
@@ -214,7 +227,7 @@ export class WorkerPool {
     this.handles = [];
     for (let thread = 1; thread <= this.workers; thread++) {
       const data: WorkerData = { module: this.module, memory: this.memory, control: this.control, thread, spin: this.spin };
-      const worker = new this.Worker(url, { workerData: data });
+      const worker = new this.Worker(url, { workerData: data, execArgv: workerExecArgv() });
       // Terminated from outside (no exit hook runs then): seen here between calls.
       worker.on('exit', () => {
         const s = Atomics.load(ctl, STATE + thread);
