@@ -152,10 +152,10 @@ function plan(n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32, pw: 
   const mt = pl_kgp >> 2;
   pl_split = pl_cbs < target && mt > 1;
   if (pl_split) {
-    pl_mn = pieces(ceilDiv(mt, 2), pl_cbs, target);
+    pl_mn = pieces(mt, pl_cbs, target);
     pl_mc = ceilDiv(mt, pl_mn);
     pl_mn = ceilDiv(mt, pl_mc);
-    pl_cn = pieces(ceilDiv(pl_cg, 8), pl_cbs, target);
+    pl_cn = pieces(ceilDiv(pl_cg, 4), pl_cbs, target);
     pl_cc = ceilDiv(pl_cg, pl_cn);
     pl_cn = ceilDiv(pl_cg, pl_cc);
   } else {

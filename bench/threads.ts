@@ -1,0 +1,79 @@
+// Threads: the rows of issue 11, measured in one run with the thread counts interleaved call by
+// call (src/cli/bench.ts): the fused RepVGG-A0 forward at 224x224, batch 1 and 8, and the A0
+// training step at 32x32, batch 128, on 1 and 2 threads (or --threads 1,2,4). Beside them, a
+// control: the same pure arithmetic loop on 1 and on 2 worker threads, i.e. the speed-up the
+// machine itself offers right now (other processes take cores from us on a shared machine), and,
+// for machines with more cores, the work items each A0 layer splits into at batch 1.
+//
+//   node dist/bench/threads.js [--threads 1,2] [--samples N] [--quick]
+import { Worker } from 'node:worker_threads';
+import type { WasmBackend } from '../src/backends/wasm/index.js';
+import { backendsFor, benchInference, benchTraining, formatRow } from '../src/cli/bench.js';
+import { planBlocks, REPVGG_VARIANTS } from '../src/models/repvgg.js';
+import { conv2dAlgorithm } from '../src/ops/conv2d.js';
+import { CONV_ALGORITHM_CODE, outSize } from '../src/backend.js';
+
+function option(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+const quick = process.argv.includes('--quick');
+const threads = (option('threads') ?? '1,2').split(',').map(Number);
+const samples = Number(option('samples') ?? (quick ? 3 : 9));
+
+/** Seconds of a pure arithmetic loop split over k worker threads (no memory traffic, no sharing). */
+async function arithmetic(k: number, total: number): Promise<number> {
+  const code = 'const { parentPort } = require("node:worker_threads");' +
+    'parentPort.on("message", (n) => { let s = 0; for (let i = 0; i < n; i++) s += Math.sqrt(i); parentPort.postMessage(s); });';
+  const workers = Array.from({ length: k }, () => new Worker(code, { eval: true }));
+  const round = (n: number) => Promise.all(workers.map((w) => new Promise((r) => { w.once('message', r); w.postMessage(n); })));
+  await round(1e6);
+  const t0 = performance.now();
+  await round(total / k);
+  const ms = performance.now() - t0;
+  await Promise.all(workers.map((w) => w.terminate()));
+  return ms;
+}
+
+/** The machine's own speed-up from 1 to t threads right now, A B B A. */
+async function control(t: number): Promise<number> {
+  const n = quick ? 1e8 : 3e8;
+  const a1 = await arithmetic(1, n), b1 = await arithmetic(t, n), b2 = await arithmetic(t, n), a2 = await arithmetic(1, n);
+  return (a1 + a2) / (b1 + b2);
+}
+
+/** Work items of every A0 conv at batch 1, 224x224, fused, on `t` threads: the units the threads share. */
+function itemsPerLayer(b: WasmBackend, t: number): string[] {
+  const k = b.kernels;
+  const rows: string[] = [];
+  let h = 224;
+  for (const p of planBlocks({ ...REPVGG_VARIANTS.A0, numClasses: 1000 })) {
+    const oh = outSize(h, 3, p.stride, 1);
+    const s = { n: 1, c: p.inChannels, h, w: h, k: p.outChannels, kh: 3, kw: 3, sh: p.stride, sw: p.stride, ph: 1, pw: 1,
+      groups: p.groups, oh, ow: oh };
+    const algorithm = conv2dAlgorithm(s);
+    const shape = [s.n, s.c, s.h, s.w, s.k, 3, 3, s.sh, s.sw, 1, 1, s.groups, oh, oh];
+    const phases: number[] = [];
+    for (let ph = 0; ; ph++) {
+      const n = k.conv2d_packed_items(...shape, CONV_ALGORITHM_CODE[algorithm], t, ph);
+      if (n === 0) break;
+      phases.push(n);
+    }
+    rows.push(`${p.inChannels}->${p.outChannels} ${h}x${h} s${p.stride} ${algorithm}: ${phases.join(' then ')}`);
+    h = oh;
+  }
+  return rows;
+}
+
+const backends = await backendsFor(threads);
+for (const b of backends) if (b.threadsReason) console.log(`note: ${b.threads} thread(s): ${b.threadsReason}`);
+console.log(`threads bench: ${threads.join(', ')} threads, ${samples} samples per row, ${(backends[0] as WasmBackend).isa}`);
+const top = Math.max(...threads);
+console.log(`control: pure arithmetic on ${top} threads vs 1: x${(await control(top)).toFixed(2)} (what the machine gives now)`);
+console.log(formatRow(benchInference(backends, 'A0', 224, 1, 1000, samples)));
+console.log(formatRow(benchInference(backends, 'A0', 224, 8, 1000, quick ? 2 : Math.ceil(samples / 2))));
+console.log(formatRow(benchTraining(backends, 'A0', 32, 128, 10, quick ? 2 : Math.ceil(samples / 2))));
+console.log(`control: pure arithmetic on ${top} threads vs 1: x${(await control(top)).toFixed(2)} (again, after the rows)`);
+console.log('work items per A0 conv at batch 1 (fused, 224x224) on 16 threads, per phase:');
+for (const r of itemsPerLayer(backends[0] as WasmBackend, 16)) console.log(`  ${r}`);
+for (const b of backends) b.dispose();
