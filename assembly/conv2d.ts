@@ -27,7 +27,7 @@ import {
 } from './conv2d_gather';
 import { packWeightColumns, packWeightFlipped, packWeightRows } from './conv2d_pack';
 import {
-  KC, PC, colBases, colBlocks, colBPanel, colBytes, colCc, colCn, colItems, colNb, colShared, colSrcs, colTable, colTile,
+  B_RESIDENT_BYTES, KC, PC, colBases, colBlocks, colBPanel, colBytes, colCc, colCn, colItems, colNb, colShared, colSrcs, colTable, colTile,
   decodeItem, dirBlocks, directBases, directBPanel, directBytes, directCTemp, directTable, directTile, dirItems, dirMc,
   dirMn, dirNb, dirQc, dirQn, dirQnLast, itBlock, itChunk, itemTarget, itGroup, itSub, packedRowsBytes, pieceEnd, pieces,
   planCol2im, planDirect, planWeightGrad, wgAPack, wgBiasCh, wgBiasItems, wgBPack, wgBytes, wgChunks, wgCpb, wgDwItems,
@@ -108,11 +108,33 @@ function directItem(x: usize, packedA: usize, bias: usize, y: usize, n: i32, c: 
   }
   fillRows(cbase, ldc, r1 - r0, q1 - q0, bias ? f32at(bias, g * kg + r0) : 0);
   const ag = packedA + (<usize>(g * mt * kd) << 4);
-  // Equal chunks of at most KC rows of the reduction.
+  // Equal chunks of at most KC rows of the reduction; each output element sums them in order, so
+  // either loop order below computes the same bits.
   const kcStep = ceilDiv(kd, ceilDiv(kd, KC));
   for (let kc0 = 0; kc0 < kd; kc0 += kcStep) {
     const kc = min(kcStep, kd - kc0);
     const last = kc0 + kc >= kd;
+    const panelBytes = kc * 32;
+    const bAll = ceilDiv(q1 - q0, 8) * panelBytes;
+    if (bAll <= B_RESIDENT_BYTES && (m1 - m0) * kc * 16 > bAll) {
+      // The weights outweigh the columns: pack every B panel of the item, then stream each A panel once.
+      for (let q = q0; q < q1; q += 8) {
+        const sameRow = fillColumnBases(bases, q, min(8, q1 - q), np, ow, wp, sh, sw, imgStride);
+        packIm2colPanel(xpad, bpanel + <usize>(((q - q0) >> 3) * panelBytes), table, bases, kc0, kc, sameRow, sw);
+      }
+      for (let m = m0; m < m1; m++) {
+        const rows = min(4, kg - m * 4);
+        const a = ag + (<usize>(m * kd + kc0) << 4);
+        for (let q = q0; q < q1; q += 8) {
+          const cols = min(8, q1 - q);
+          const c0 = f32at(cbase, (m * 4 - r0) * ldc + (q - q0));
+          gemmTile(kc, a, bpanel + <usize>(((q - q0) >> 3) * panelBytes), c0, ldc, rows, cols, tile);
+          // The tile is final after the last chunk of the reduction, and still in L1: ReLU it now.
+          if (relu && last) reluTile(c0, ldc, rows, cols);
+        }
+      }
+      continue;
+    }
     for (let q = q0; q < q1; q += 8) {
       const cols = min(8, q1 - q);
       const sameRow = fillColumnBases(bases, q, cols, np, ow, wp, sh, sw, imgStride);
@@ -121,7 +143,6 @@ function directItem(x: usize, packedA: usize, bias: usize, y: usize, n: i32, c: 
         const rows = min(4, kg - m * 4);
         const c0 = f32at(cbase, (m * 4 - r0) * ldc + (q - q0));
         gemmTile(kc, ag + (<usize>(m * kd + kc0) << 4), bpanel, c0, ldc, rows, cols, tile);
-        // The tile is final after the last chunk of the reduction, and still in L1: ReLU it now.
         if (relu && last) reluTile(c0, ldc, rows, cols);
       }
     }

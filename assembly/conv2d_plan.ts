@@ -19,6 +19,11 @@ import { align64, ceilDiv } from './util';
 export const KC: i32 = 576;
 /** Output positions per chunk in the weight gradient. */
 export const PC: i32 = 256;
+/** Bytes of B panels a direct item may keep packed at once (within L2): when its weights outweigh
+ *  its columns (many output channels, small maps), the item packs all its B panels of a chunk of
+ *  the reduction and runs each A panel over them, so the weights stream once instead of once per
+ *  column panel. */
+export const B_RESIDENT_BYTES: i32 = 160 << 10;
 /** Columns one forward GEMM should span at least: small maps are batched across images up to this. */
 export const NB_COLS: i32 = 512;
 /** Slack after the padded copies: the stride-2 gather reads one vector past its last tap. */
@@ -108,7 +113,7 @@ export function decodeItem(item: i32, blocks: i32, groups: i32, chunks: i32, chu
 
 // ---- the direct GEMM driver (forward, and the stride-1 input gradient) ----
 // Items: (image block, group, chunk of columns, chunk of 4-row panels of output channels).
-// Per thread: [padded inputs of a block of images][B panel][4x8 tile][column bases][tap offsets]
+// Per thread: [padded inputs of a block of images][B panels][4x8 tile][column bases][tap offsets]
 // [output of the item's rows and columns, when the block holds more than one image]
 export let dirNb: i32 = 0;       // images per block
 export let dirBlocks: i32 = 0;
@@ -153,7 +158,7 @@ export function planDirect(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: 
   dirMn = mn;
   dirItems = gridItems(blocks, groups, qn, dirQnLast, mn);
   directBPanel = paddedBlockBytes(nb, cg, h, w, ph, pw);
-  directTile = directBPanel + KC * 32;
+  directTile = directBPanel + max(KC * 32, B_RESIDENT_BYTES);
   directBases = directTile + 128;
   directTable = directBases + 64;
   directCTemp = directTable + align64(kd * 4);

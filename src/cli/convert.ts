@@ -22,6 +22,7 @@ export const convertSpec: CommandSpec = {
       "{'state_dict': ...} / {'model': ...}, 'module.' prefixes stripped) or .safetensors" },
     { name: 'out', type: 'string', valueName: 'FILE', description: 'deploy-form .safetensors to write (replaced atomically)' },
     { name: 'quiet', type: 'boolean', description: 'print nothing but errors' },
+    { name: 'threads', type: 'int', min: 1, valueName: 'N', description: 'threads to compute on (default: the cores available; REPVGG_THREADS)' },
   ],
 };
 
@@ -46,7 +47,7 @@ export async function runConvert(argv: readonly string[], io: Io): Promise<numbe
       `nothing to convert; use it as it is (repvgg predict --weights ${inPath})`);
   }
   const numClasses = classesOf(getInt(args, 'classes'), ck);
-  const backend = await createBackend('auto');
+  const backend = await createBackend('auto', { threads: getInt(args, 'threads') });
   const model = loadModel(backend, arch, numClasses, ck);
   const before = model.parameterCount();
   const deploy = repvggModelConvert(model);
@@ -54,6 +55,7 @@ export async function runConvert(argv: readonly string[], io: Io): Promise<numbe
   const dict = stateDict(deploy);
   const after = deploy.parameterCount();
   deploy.dispose();
+  backend.dispose();
   const bytes = writeSafetensors(dict, {
     format: 'pt', arch: `RepVGG-${arch}`, form: 'deploy', num_classes: String(numClasses), converted_by: 'repvgg-wasm',
   });

@@ -28,6 +28,7 @@ export const predictSpec: CommandSpec = {
     { name: 'output', type: 'string', valueName: 'FILE', description: 'logits, .npy of shape [n, classes] (replaced atomically)' },
     { name: 'batch-size', type: 'int', min: 1, valueName: 'N', description: 'images per forward pass (default 16)' },
     { name: 'backend', type: 'string', valueName: 'KIND', description: 'auto (default), wasm-simd or reference' },
+    { name: 'threads', type: 'int', min: 1, valueName: 'N', description: 'threads to compute on (default: the cores available; REPVGG_THREADS)' },
     { name: 'quiet', type: 'boolean', description: 'print nothing but errors' },
   ],
   notes: ['Inputs are used as they are: normalize them (e.g. ImageNet mean/std) the way the model was trained.'],
@@ -86,7 +87,7 @@ export async function runPredict(argv: readonly string[], io: Io): Promise<numbe
   const ck = await readCheckpoint(weightsPath);
   if (!quiet) for (const note of ck.notes) io.err(`note: ${note}`);
   const numClasses = classesOf(getInt(args, 'classes'), ck);
-  const backend = await createBackend(backendKind);
+  const backend = await createBackend(backendKind, { threads: getInt(args, 'threads') });
   let model = loadModel(backend, arch, numClasses, ck);
   if (getBool(args, 'deploy') && ck.form === 'train') model = repvggModelConvert(model, { inPlace: true });
   model.eval();
@@ -103,6 +104,7 @@ export async function runPredict(argv: readonly string[], io: Io): Promise<numbe
     y.dispose();
   }
   model.dispose();
+  backend.dispose();
   await writeFileAtomic(outputPath, writeNpy({ dtype: 'float32', shape: [n, numClasses], data: logits }));
 
   if (!quiet) {

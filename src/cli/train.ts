@@ -40,6 +40,7 @@ export const trainSpec: CommandSpec = {
     { name: 'resume', type: 'boolean', description: 'continue from DIR/checkpoint.safetensors if it exists' },
     { name: 'log-every', type: 'int', min: 1, valueName: 'N', description: 'when not on a terminal: a progress line every N steps (default 50)' },
     { name: 'backend', type: 'string', valueName: 'auto|wasm-simd|reference', description: 'default auto' },
+    { name: 'threads', type: 'int', min: 1, valueName: 'N', description: 'threads to compute on (default: the cores available; REPVGG_THREADS)' },
   ],
   notes: [
     'Examples:',
@@ -144,7 +145,7 @@ export async function runTrain(argv: readonly string[], io: Io, tty = process.st
     outDir: out,
     resume: getBool(args, 'resume'),
   };
-  const backend = await createBackend(backendKind);
+  const backend = await createBackend(backendKind, { threads: getInt(args, 'threads') });
   // The last, smaller batch is dropped in training: a batch of one image would give BN a
   // single value per channel at the 1x1 last stage (PyTorch refuses that too).
   const trainLoader = new BatchLoader(data.train, { batchSize, shuffle: true, seed, dropLast: true, augment: getBool(args, 'no-augment') ? false : undefined });
@@ -153,7 +154,7 @@ export async function runTrain(argv: readonly string[], io: Io, tty = process.st
     throw new UsageError(`--batch-size ${batchSize} is larger than the ${data.train.n} training images`, trainSpec.command);
   }
   io.err(`data: ${data.description}`);
-  io.err(`model: RepVGG ${name} (${classes} classes, ${data.train.c}x${data.train.h}x${data.train.w} input), backend ${backend.name}, run folder ${out}`);
+  io.err(`model: RepVGG ${name} (${classes} classes, ${data.train.c}x${data.train.h}x${data.train.w} input), backend ${backend.name} on ${backend.threads} thread${backend.threads > 1 ? 's' : ''}, run folder ${out}`);
 
   const logEvery = getInt(args, 'log-every') ?? 50;
   let lastLine = 0;
@@ -188,6 +189,7 @@ export async function runTrain(argv: readonly string[], io: Io, tty = process.st
         (deployTest.correct === test.correct ? ' - equal' : ' - DIFFERENT'));
     },
   });
+  backend.dispose();
   io.out([
     `done: ${result.epochs} epochs in ${result.seconds.toFixed(1)} s`,
     `  test accuracy ${pct(result.testAccuracy)} (best ${pct(result.bestTestAccuracy)}), deploy ${pct(result.deployTestAccuracy)}`,
