@@ -140,13 +140,17 @@ export function planDirect(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: 
   const nb = imagesPerBlock(n, np, NB_COLS);
   const blocks = n > 0 && np > 0 && kg > 0 ? ceilDiv(n, nb) : 0;
   const target = itemTarget(threads);
-  // Columns first (they share nothing but the padded input); then panels of output channels,
-  // which repeat the B panels' packing.
+  // Cutting the columns makes each piece read all the group's weights again; cutting the output
+  // channels makes each piece gather (pack) the columns again, which costs more per byte. So the
+  // columns are cut first, unless the weights are several times larger than the columns (many
+  // channels, small maps).
   const panels = ceilDiv(nb * np, 8);
-  let qn = pieces(panels, blocks * groups, target);
+  const weightsFirst = kg * kd > 4 * nb * np * kd;
+  let qn = weightsFirst ? 1 : pieces(panels, blocks * groups, target);
+  let mn = pieces(ceilDiv(mt, MIN_PANELS), blocks * groups * qn, target);
+  if (weightsFirst) qn = pieces(panels, blocks * groups * mn, target);
   const qc = max(8, ceilDiv(panels, qn) * 8);
   qn = ceilDiv(nb * np, qc);
-  let mn = pieces(ceilDiv(mt, MIN_PANELS), blocks * groups * qn, target);
   const mc = max(1, ceilDiv(mt, mn));
   mn = ceilDiv(mt, mc);
   dirNb = nb;

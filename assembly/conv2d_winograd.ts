@@ -34,14 +34,16 @@
 // given the same m.
 //
 // Work items (for threads; conv2d_plan.ts says why items): one per column block (image block,
-// group, block of tiles) when there are enough of them; otherwise (few images, small maps) two
-// phases: the input transforms of every column block into a shared V, cut by input channels, then
-// the GEMMs and output transforms, cut by 4-row panels of output channels. Either way each output
+// group, block of tiles) when there are enough of them; otherwise (few images, small maps) three
+// phases over shared V and M, none repeating another's work: the input transforms, cut by input
+// channels; the GEMMs, cut by transform points xi (and by 4-row panels of output channels when
+// the points are too few); the output transforms, cut by output channels. Either way each output
 // is computed by the same operations in the same order, so any cut gives the same bits.
 //
 // Nothing here allocates: the driver works in the caller's workspace, whose layout `plan` writes
 // once for conv2d_winograd_workspace, conv2d_winograd_items and conv2d_winograd_range:
-// [shared V, when split][per thread: padded inputs, V (when not split), M, lane table, scratch].
+// [shared V and M of every column block, when split][per thread: padded inputs, V and M (when not
+// split), lane table, scratch].
 
 import { f32_gemm_4x8 } from './f32_gemm_4x8';
 import { padRows } from './conv2d_gather';
@@ -103,16 +105,25 @@ let pl_ncb: i32 = 0;     // columns (tiles) per column block, a multiple of 8
 let pl_kc: i32 = 0;      // GEMM depth per pass
 let pl_xiV: i32 = 0;     // bytes between points in V ([xi][panel][ci][8]) and in M ([panel][xi][kgp][8])
 let pl_xiM: i32 = 0;
+let pl_oh: i32 = 0;      // the output map and channels
+let pl_ow: i32 = 0;
+let pl_k: i32 = 0;
 let pl_blocks: i32 = 0;  // image blocks
 let pl_cbn: i32 = 0;     // column blocks of a full image block, and of the last one
 let pl_cbnLast: i32 = 0;
 let pl_cbs: i32 = 0;     // column blocks of the call, all groups
 let pl_split: bool = false;
-let pl_cc: i32 = 0;      // split: input channels per transform item, and such items per column block
+let pl_cc: i32 = 0;      // split: input channels per input-transform item, and such items per column block
 let pl_cn: i32 = 0;
-let pl_mc: i32 = 0;      // split: 4-row panels per GEMM item, and such items per column block
+let pl_pc: i32 = 0;      // split: points per GEMM item and such chunks, times 4-row panels per GEMM item
+let pl_pn: i32 = 0;      // and such chunks: pn * mn GEMM items per column block
+let pl_mc: i32 = 0;
 let pl_mn: i32 = 0;
-let pl_shared: i32 = 0;  // bytes: the V of every column block (split), before the threads' slices
+let pl_oc: i32 = 0;      // split: output channels per output-transform item, and such items per column block
+let pl_on: i32 = 0;
+let pl_vBlock: i32 = 0;  // bytes of one column block's V, and of its M
+let pl_mBlock: i32 = 0;
+let pl_shared: i32 = 0;  // bytes: the V and M of every column block (split), before the threads' slices
 let pl_private: i32 = 0; // bytes per thread
 let pl_xpad: i32 = 0;    // byte offsets in a thread's slice
 let pl_v: i32 = 0;
@@ -144,30 +155,41 @@ function plan(n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32, pw: 
   pl_kc = ceilDiv(pl_cg, ceilDiv(pl_cg, KC_MAX));
   pl_xiV = oddLines((pl_ncb >> 3) * pl_cg * 32);
   pl_xiM = oddLines(pl_kgp * 32);
+  pl_oh = oh;
+  pl_ow = ow;
+  pl_k = k;
   pl_blocks = n > 0 && oh > 0 && ow > 0 && pl_kg > 0 ? ceilDiv(n, pl_nb) : 0;
   pl_cbn = ceilDiv(pl_nb * pl_tpi, max(8, pl_ncb));
   pl_cbnLast = ceilDiv((n - (pl_blocks - 1) * pl_nb) * pl_tpi, max(8, pl_ncb));
   pl_cbs = gridItems(pl_blocks, groups, pl_cbn, pl_cbnLast, 1);
   const target = itemTarget(threads);
   const mt = pl_kgp >> 2;
-  pl_split = pl_cbs < target && mt > 1;
+  pl_split = pl_cbs < target;
+  pl_cc = pl_cg; pl_cn = 1;
+  pl_pc = pl_T; pl_pn = 1;
+  pl_mc = mt; pl_mn = 1;
+  pl_oc = pl_kg; pl_on = 1;
   if (pl_split) {
-    pl_mn = pieces(mt, pl_cbs, target);
-    pl_mc = ceilDiv(mt, pl_mn);
-    pl_mn = ceilDiv(mt, pl_mc);
     pl_cn = pieces(ceilDiv(pl_cg, 4), pl_cbs, target);
     pl_cc = ceilDiv(pl_cg, pl_cn);
     pl_cn = ceilDiv(pl_cg, pl_cc);
-  } else {
-    pl_mc = mt; pl_mn = 1;
-    pl_cc = pl_cg; pl_cn = 1;
+    pl_pn = pieces(pl_T, pl_cbs, target);
+    pl_pc = ceilDiv(pl_T, pl_pn);
+    pl_pn = ceilDiv(pl_T, pl_pc);
+    pl_mn = pieces(mt, pl_cbs * pl_pn, target);
+    pl_mc = ceilDiv(mt, pl_mn);
+    pl_mn = ceilDiv(mt, pl_mc);
+    pl_on = pieces(pl_kg, pl_cbs, target);
+    pl_oc = ceilDiv(pl_kg, pl_on);
+    pl_on = ceilDiv(pl_kg, pl_oc);
   }
-  const vBlock = pl_T * pl_xiV;
-  pl_shared = pl_split ? pl_cbs * vBlock : 0;
+  pl_vBlock = pl_T * pl_xiV;
+  pl_mBlock = (pl_ncb >> 3) * pl_T * pl_xiM;
+  pl_shared = pl_split ? pl_cbs * (pl_vBlock + pl_mBlock) : 0;
   let off = 0;
   pl_xpad = off; off += align64(pl_nb * pl_cg * pl_hp * pl_wp * 4 + 64);
-  pl_v = off;    off += pl_split ? 0 : vBlock;
-  pl_mm = off;   off += (pl_ncb >> 3) * pl_T * pl_xiM;
+  pl_v = off;    off += pl_split ? 0 : pl_vBlock;
+  pl_mm = off;   off += pl_split ? 0 : pl_mBlock;
   pl_lanes = off; off += align64(pl_ncb * 16);
   pl_tmp = off;  off += 36 * 16;
   pl_private = off;
@@ -637,13 +659,13 @@ function outputTransform2(mblk: usize, yg: usize, bias: usize, relu: i32, lanes:
 // ---------------------------------------------------------------------------------------------
 // Driver
 
-/** M[panel][xi][kgp][8] = U[xi] V[xi] for the points xi of a column block and the 4-row panels
- *  [m0, m1) of output channels: one GEMM per point, the B panel (8 tiles, kc channels) in L1 across
+/** M[panel][xi][kgp][8] = U[xi] V[xi] for the points xi in [xi0, xi1) of a column block and the
+ *  4-row panels [m0, m1) of output channels: one GEMM per point, the B panel (8 tiles, kc channels) in L1 across
  *  the A panels of U[xi]. */
-function gemmPoints(ug: usize, uxi: usize, vblk: usize, xiS: usize, mblk: usize, xiM: usize, T: i32, npb: i32, m0: i32,
-  m1: i32, cg: i32, kcStep: i32): void {
+function gemmPoints(ug: usize, uxi: usize, vblk: usize, xiS: usize, mblk: usize, xiM: usize, T: i32, npb: i32, xi0: i32,
+  xi1: i32, m0: i32, m1: i32, cg: i32, kcStep: i32): void {
   const mPanel = <usize>T * xiM;
-  for (let xi = 0; xi < T; xi++) {
+  for (let xi = xi0; xi < xi1; xi++) {
     const ux = ug + <usize>xi * uxi;
     const vx = vblk + <usize>xi * xiS;
     const mx = mblk + <usize>xi * xiM;
@@ -667,12 +689,14 @@ export function conv2d_winograd_workspace(n: i32, c: i32, h: i32, w: i32, k: i32
   return plan(n, c, h, w, k, groups, ph, pw, oh, ow, m, threads);
 }
 
-/** Items of phase `phase` (0, or 1 when split), 0 past the last phase. */
+/** Items of phase `phase` (0; 1 and 2 when split), 0 past the last phase. */
 export function conv2d_winograd_items(n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32, pw: i32,
   oh: i32, ow: i32, m: i32, threads: i32, phase: i32): i32 {
   plan(n, c, h, w, k, groups, ph, pw, oh, ow, m, threads);
-  if (phase == 0) return pl_split ? pl_cbs * pl_cn : pl_cbs;
-  return phase == 1 && pl_split ? pl_cbs * pl_mn : 0;
+  if (!pl_split) return phase == 0 ? pl_cbs : 0;
+  if (phase == 0) return pl_cbs * pl_cn;
+  if (phase == 1) return pl_cbs * pl_pn * pl_mn;
+  return phase == 2 ? pl_cbs * pl_on : 0;
 }
 
 /** Fills the lane table of a column block: for each tile column q in [q0, q0 + cols) of the image
@@ -708,80 +732,105 @@ export function conv2d_winograd_range(x: usize, packedU: usize, bias: usize, y: 
   const own = ws + <usize>pl_shared + <usize>thread * <usize>pl_private;
   for (let item = i0; item < i1; item++) {
     if (!pl_split) {
-      columnBlock(x, packedU, bias, y, n, c, h, w, k, groups, ph, pw, oh, ow, m, relu, own, item, 0, pl_cg, 0, pl_kgp >> 2, own + <usize>pl_v);
-    } else if (phase == 0) {
-      const ci = item % pl_cn;
-      columnBlock(x, packedU, bias, y, n, c, h, w, k, groups, ph, pw, oh, ow, m, relu, own, item / pl_cn,
-        ci * pl_cc, pieceEnd(ci, pl_cc, pl_cg), 0, 0, ws + <usize>(item / pl_cn) * <usize>(pl_T * pl_xiV));
+      // The whole column block, in this thread's V and M.
+      const vblk = own + <usize>pl_v;
+      const mblk = own + <usize>pl_mm;
+      columnBlock(item, groups, n, own);
+      transformInputs(x, c, h, w, ph, pw, m, own, 0, pl_cg, vblk);
+      multiply(packedU, vblk, mblk, 0, pl_T, 0, pl_kgp >> 2);
+      transformOutputs(y, bias, relu, k, oh, ow, m, own, mblk, 0, pl_kg);
+      continue;
+    }
+    // Split: the column block's V and M live in the shared region.
+    const per = phase == 0 ? pl_cn : phase == 1 ? pl_pn * pl_mn : pl_on;
+    const cb = item / per;
+    const part = item - cb * per;
+    const vblk = ws + <usize>cb * <usize>(pl_vBlock + pl_mBlock);
+    const mblk = vblk + <usize>pl_vBlock;
+    columnBlock(cb, groups, n, own);
+    if (phase == 0) {
+      transformInputs(x, c, h, w, ph, pw, m, own, part * pl_cc, pieceEnd(part, pl_cc, pl_cg), vblk);
+    } else if (phase == 1) {
+      const pi = part / pl_mn;
+      const mi = part - pi * pl_mn;
+      multiply(packedU, vblk, mblk, pi * pl_pc, pieceEnd(pi, pl_pc, pl_T), mi * pl_mc, pieceEnd(mi, pl_mc, pl_kgp >> 2));
     } else {
-      const mi = item % pl_mn;
-      const cb = item / pl_mn;
-      columnBlock(x, packedU, bias, y, n, c, h, w, k, groups, ph, pw, oh, ow, m, relu, own, cb,
-        0, 0, mi * pl_mc, pieceEnd(mi, pl_mc, pl_kgp >> 2), ws + <usize>cb * <usize>(pl_T * pl_xiV));
+      transformOutputs(y, bias, relu, k, oh, ow, m, own, mblk, part * pl_oc, pieceEnd(part, pl_oc, pl_kg));
     }
   }
 }
 
-/** One column block cb (image block, group, block of tiles): the input transforms of input channels
- *  [c0, c1) into vblk, then the GEMMs and output transforms of the 4-row panels [m0, m1) of output
- *  channels (either range may be empty); `own` is the thread's slice of the workspace. */
-function columnBlock(x: usize, packedU: usize, bias: usize, y: usize, n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32,
-  ph: i32, pw: i32, oh: i32, ow: i32, m: i32, relu: i32, own: usize, cb: i32, c0: i32, c1: i32, m0: i32, m1: i32, vblk: usize): void {
-  const mm = pl_m, T = pl_T, cg = pl_cg, kg = pl_kg;
-  const hp = pl_hp, wp = pl_wp, tw = pl_tw, tpi = pl_tpi, nb = pl_nb, ncb = pl_ncb;
+// The column block of an item, set by columnBlock: its image block's first image, its group, its
+// first tile (block column), its tiles, 8-column panels and groups of 4 lanes.
+let cbImg0: i32 = 0;
+let cbGroup: i32 = 0;
+let cbQ0: i32 = 0;
+let cbCols: i32 = 0;
+let cbPanels: i32 = 0;
+let cbLaneGroups: i32 = 0;
+
+/** Selects column block cb (image block, group, block of tiles) and fills its lane table in the
+ *  thread's slice `own`. */
+function columnBlock(cb: i32, groups: i32, n: i32, own: usize): void {
+  decodeItem(cb, pl_blocks, groups, pl_cbn, pl_cbnLast, 1);
+  cbImg0 = itBlock * pl_nb;
+  cbGroup = itGroup;
+  cbQ0 = itChunk * pl_ncb;
+  cbCols = min(pl_ncb, min(pl_nb, n - cbImg0) * pl_tpi - cbQ0);
+  cbPanels = (cbCols + 7) >> 3;
+  cbLaneGroups = cbPanels * 2;
+  fillLanes(own + <usize>pl_lanes, cbQ0, cbCols, pl_m, pl_tw, pl_tpi, pl_wp, pl_cg * pl_hp * pl_wp, pl_oh, pl_ow, pl_k * pl_oh * pl_ow);
+}
+
+/** The input transforms of the column block's tiles for input channels [c0, c1) into vblk, from
+ *  zero-bordered copies of the rows of the input planes the tiles read (for each image they touch,
+ *  from its first tile row to its last one's, plus the 2 rows a tile reaches past). */
+function transformInputs(x: usize, c: i32, h: i32, w: i32, ph: i32, pw: i32, m: i32, own: usize, c0: i32, c1: i32, vblk: usize): void {
+  const mm = pl_m, tw = pl_tw, tpi = pl_tpi, hp = pl_hp, wp = pl_wp;
+  const plane = hp * wp;
+  const imgStride = pl_cg * plane;
   const xpad = own + <usize>pl_xpad;
-  const mblk = own + <usize>pl_mm;
+  const xg = f32at(x, (cbImg0 * c + cbGroup * pl_cg) * h * w);
+  const last = cbQ0 + cbCols - 1;
+  for (let i = cbQ0 / tpi; i <= last / tpi; i++) {
+    const lo = max(cbQ0, i * tpi) - i * tpi;
+    const hi = min(last + 1, (i + 1) * tpi) - i * tpi;
+    padRows(f32at(xg, i * c * h * w), f32at(xpad, i * imgStride), c0, c1, h, w, ph, pw, plane, wp,
+      (lo / tw) * mm, min(hp, ((hi - 1) / tw) * mm + mm + 2));
+  }
   const lanes = own + <usize>pl_lanes;
   const tmp = own + <usize>pl_tmp;
-  const plane = hp * wp;
-  const imgStride = cg * plane;
-  const ohow = oh * ow;
-  decodeItem(cb, pl_blocks, groups, pl_cbn, pl_cbnLast, 1);
-  const img0 = itBlock * nb;
-  const g = itGroup;
-  const q0 = itChunk * ncb;
-  const cols = min(ncb, min(nb, n - img0) * tpi - q0);
-  const npb = (cols + 7) >> 3;
-  const nlg = npb * 2;
-  const xiS = <usize>pl_xiV;
-  fillLanes(lanes, q0, cols, mm, tw, tpi, wp, imgStride, oh, ow, k * ohow);
-
-  // Transform constants (F(4,3)).
-  const fa = <f32>pointA(m >> 8), fb = <f32>pointB(m >> 8);
-  const A = f32x4.splat(fa), B = f32x4.splat(fb);
-  const A2 = f32x4.splat(fa * fa), B2 = f32x4.splat(fb * fb);
-  const AB2 = f32x4.splat(fa * fa * fb * fb), S = f32x4.splat(fa * fa + fb * fb);
-  const A3 = f32x4.splat(fa * fa * fa), B3 = f32x4.splat(fb * fb * fb);
-
-  if (c1 > c0) {
-    // Zero-bordered copies of the rows of the input planes the block's tiles read: for each image
-    // they touch, from its first tile row to its last one's, plus the 2 rows a tile reaches past.
-    const xg = f32at(x, (img0 * c + g * cg) * h * w);
-    const last = q0 + cols - 1;
-    for (let i = q0 / tpi; i <= last / tpi; i++) {
-      const lo = max(q0, i * tpi) - i * tpi;
-      const hi = min(last + 1, (i + 1) * tpi) - i * tpi;
-      padRows(f32at(xg, i * c * h * w), f32at(xpad, i * imgStride), c0, c1, h, w, ph, pw, plane, wp,
-        (lo / tw) * mm, min(hp, ((hi - 1) / tw) * mm + mm + 2));
-    }
-    if (mm == 4) {
-      inputTransform4(xpad, vblk, lanes, nlg, cg, c0, c1, <usize>plane << 2, <usize>wp << 2, xiS, tmp, A, B, A2, B2, AB2, S);
-    } else {
-      inputTransform2(xpad, vblk, lanes, nlg, cg, c0, c1, <usize>plane << 2, <usize>wp << 2, xiS, tmp);
-    }
+  if (mm == 4) {
+    const fa = <f32>pointA(m >> 8), fb = <f32>pointB(m >> 8);
+    inputTransform4(xpad, vblk, lanes, cbLaneGroups, pl_cg, c0, c1, <usize>plane << 2, <usize>wp << 2, <usize>pl_xiV, tmp,
+      f32x4.splat(fa), f32x4.splat(fb), f32x4.splat(fa * fa), f32x4.splat(fb * fb), f32x4.splat(fa * fa * fb * fb),
+      f32x4.splat(fa * fa + fb * fb));
+  } else {
+    inputTransform2(xpad, vblk, lanes, cbLaneGroups, pl_cg, c0, c1, <usize>plane << 2, <usize>wp << 2, <usize>pl_xiV, tmp);
   }
-  if (m1 > m0) {
-    const uxi = <usize>uPointBytes(kg, cg);
-    const ug = packedU + <usize>(g * T) * uxi;
-    const yg = f32at(y, (img0 * k + g * kg) * ohow);
-    const bg = bias ? f32at(bias, g * kg) : 0;
-    const r0 = m0 * 4, r1 = min(kg, m1 * 4);
-    gemmPoints(ug, uxi, vblk, xiS, mblk, <usize>pl_xiM, T, npb, m0, m1, cg, pl_kc);
-    if (mm == 4) {
-      outputTransform4(mblk, yg, bg, relu, lanes, nlg, r0, r1, <usize>pl_xiM, <usize>ohow << 2, <usize>ow << 2,
-        tmp, A, B, A2, B2, A3, B3);
-    } else {
-      outputTransform2(mblk, yg, bg, relu, lanes, nlg, r0, r1, <usize>pl_xiM, <usize>ohow << 2, <usize>ow << 2);
-    }
+}
+
+/** M = U V for the column block, points [xi0, xi1) and 4-row panels [m0, m1) of output channels. */
+function multiply(packedU: usize, vblk: usize, mblk: usize, xi0: i32, xi1: i32, m0: i32, m1: i32): void {
+  const uxi = <usize>uPointBytes(pl_kg, pl_cg);
+  gemmPoints(packedU + <usize>(cbGroup * pl_T) * uxi, uxi, vblk, <usize>pl_xiV, mblk, <usize>pl_xiM, pl_T, cbPanels,
+    xi0, xi1, m0, m1, pl_cg, pl_kc);
+}
+
+/** The output transforms (bias, ReLU) of the column block's tiles for output channels [ko0, ko1) of its group. */
+function transformOutputs(y: usize, bias: usize, relu: i32, k: i32, oh: i32, ow: i32, m: i32, own: usize, mblk: usize,
+  ko0: i32, ko1: i32): void {
+  const kg = pl_kg;
+  const ohow = oh * ow;
+  const yg = f32at(y, (cbImg0 * k + cbGroup * kg) * ohow);
+  const bg = bias ? f32at(bias, cbGroup * kg) : 0;
+  const lanes = own + <usize>pl_lanes;
+  if (pl_m == 4) {
+    const fa = <f32>pointA(m >> 8), fb = <f32>pointB(m >> 8);
+    outputTransform4(mblk, yg, bg, relu, lanes, cbLaneGroups, ko0, ko1, <usize>pl_xiM, <usize>ohow << 2, <usize>ow << 2,
+      own + <usize>pl_tmp, f32x4.splat(fa), f32x4.splat(fb), f32x4.splat(fa * fa), f32x4.splat(fb * fb),
+      f32x4.splat(fa * fa * fa), f32x4.splat(fb * fb * fb));
+  } else {
+    outputTransform2(mblk, yg, bg, relu, lanes, cbLaneGroups, ko0, ko1, <usize>pl_xiM, <usize>ohow << 2, <usize>ow << 2);
   }
 }
