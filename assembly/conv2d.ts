@@ -31,7 +31,8 @@ import {
   decodeItem, dirBlocks, directBases, directBPanel, directBytes, directCTemp, directTable, directTile, dirItems, dirMc,
   dirMn, dirNb, dirQc, dirQn, dirQnLast, itBlock, itChunk, itemTarget, itGroup, itSub, packedRowsBytes, pieceEnd, pieces,
   planCol2im, planDirect, planWeightGrad, wgAPack, wgBiasCh, wgBiasItems, wgBPack, wgBytes, wgChunks, wgCpb, wgDwItems,
-  wgNb, wgPartBytes, wgParts, wgRch, wgShared, wgSumItems, wgSumLen, wgTable, wgTc, wgTile, wgTn,
+  wgABytes, wgNb, wgPackItems, wgPackLen, wgPartBytes, wgPartials, wgParts, wgRch, wgShared, wgSharedA, wgSumItems, wgSumLen,
+  wgTable, wgTc, wgTile, wgTn,
 } from './conv2d_plan';
 import { ceilDiv, f32at, hsum32 } from './util';
 import {
@@ -450,7 +451,7 @@ export function conv2d_backward_input(dy: usize, wt: usize, dx: usize, n: i32, c
 }
 
 // ---- conv2d_backward_weight ----
-// Phase 0: the partial sums (planWeightGrad) and the bias gradient; phase 1: the partials added.
+// Phases (planWeightGrad): [A packed once], the partial sums and the bias gradient, [the partials added].
 
 export function conv2d_backward_weight_workspace(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
   ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, threads: i32): i32 {
@@ -458,11 +459,20 @@ export function conv2d_backward_weight_workspace(n: i32, c: i32, h: i32, w: i32,
   return wgShared + oneThread(threads) * wgBytes;
 }
 
+/** What phase `phase` of the weight gradient does: 0 pack A, 1 partial sums and bias, 2 sum the
+ *  partials, 3 nothing (past the last phase). */
+function weightGradStep(phase: i32): i32 {
+  const step = wgSharedA ? phase : phase + 1;
+  return step == 2 && wgSumItems == 0 ? 3 : min(step, 3);
+}
+
 export function conv2d_backward_weight_items(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
   ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, threads: i32, phase: i32): i32 {
   planWeightGrad(n, c, h, w, k, kh, kw, ph, pw, groups, oh * ow, threads);
-  if (phase == 0) return wgDwItems + wgBiasItems;
-  return phase == 1 ? wgSumItems : 0;
+  const step = weightGradStep(phase);
+  if (step == 0) return wgPackItems;
+  if (step == 1) return wgDwItems + wgBiasItems;
+  return step == 2 ? wgSumItems : 0;
 }
 
 export function conv2d_backward_weight_range(x: usize, dy: usize, dw: usize, dbias: usize, n: i32, c: i32, h: i32, w: i32,
@@ -471,16 +481,43 @@ export function conv2d_backward_weight_range(x: usize, dy: usize, dw: usize, dbi
   planWeightGrad(n, c, h, w, k, kh, kw, ph, pw, groups, oh * ow, threads);
   const own = ws + <usize>wgShared + <usize>thread * <usize>wgBytes;
   const kd = (c / groups) * kh * kw;
+  const step = weightGradStep(phase);
   for (let i = i0; i < i1; i++) {
-    if (phase == 1) sumPartials(dw, ws, k * kd, i);
+    if (step == 0) packDyChunks(dy, ws, n, k, groups, oh * ow, i);
+    else if (step == 2) sumPartials(dw, ws + <usize>wgPartials, k * kd, i);
     else if (i < wgDwItems) weightGradItem(x, dy, dw, ws, n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, own, i);
     else if (dbias) biasGradItem(dy, dbias, n, k, oh * ow, i - wgDwItems);
   }
 }
 
-/** Item `item` of planWeightGrad's phase 0: partial `part` (chunks of PC positions, wgRch of them)
- *  of dW for group g and the 8-column panels [t0, t1) of its kd columns, into dW itself (partial 0)
- *  or the shared region. */
+/** Chunk s of PC positions: sets chunkImg0 (its image block's first image), chunkImages (the
+ *  block's images), chunkQ0 (its first column in the block) and chunkCols. */
+let chunkImg0: i32 = 0;
+let chunkImages: i32 = 0;
+let chunkQ0: i32 = 0;
+let chunkCols: i32 = 0;
+function positionChunk(s: i32, n: i32, np: i32): void {
+  const b = s / wgCpb;
+  chunkImg0 = b * wgNb;
+  chunkImages = min(wgNb, n - chunkImg0);
+  chunkQ0 = (s - b * wgCpb) * PC;
+  chunkCols = min(PC, chunkImages * np - chunkQ0);
+}
+
+/** Pack item `item`: the A operand (dY rows) of its (chunk, group) pairs, into the shared region. */
+function packDyChunks(dy: usize, shared: usize, n: i32, k: i32, groups: i32, np: i32, item: i32): void {
+  const kg = k / groups;
+  const end = pieceEnd(item, wgPackLen, wgChunks * groups);
+  for (let pair = item * wgPackLen; pair < end; pair++) {
+    const s = pair / groups;
+    positionChunk(s, n, np);
+    packDyRows(dy, shared + <usize>pair * <usize>wgABytes, chunkQ0, chunkCols, np, chunkImg0, k, pair - s * groups, kg, ceilDiv(kg, 4));
+  }
+}
+
+/** Item `item` of the partial sums: partial `part` (chunks of PC positions, wgRch of them) of dW
+ *  for group g and the 8-column panels [t0, t1) of its kd columns, into dW itself (partial 0) or
+ *  the shared region. */
 function weightGradItem(x: usize, dy: usize, dw: usize, shared: usize, n: i32, c: i32, h: i32, w: i32, k: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, own: usize, item: i32): void {
   const cg = c / groups;
@@ -504,24 +541,23 @@ function weightGradItem(x: usize, dy: usize, dw: usize, shared: usize, n: i32, c
   const ci0 = col0 / taps;
   const ci1 = (col1 - 1) / taps + 1;
   const xpad = own;
-  const apack = own + <usize>wgAPack;
   const bpack = own + <usize>wgBPack;
   const tile = own + <usize>wgTile;
   const table = own + <usize>wgTable;
-  const dst = part == 0 ? dw : shared + <usize>(part - 1) * <usize>wgPartBytes;
+  const dst = part == 0 ? dw : shared + <usize>wgPartials + <usize>(part - 1) * <usize>wgPartBytes;
   const dwg = f32at(dst, g * kg * kd);
   for (let r = 0; r < kg; r++) memory.fill(f32at(dwg, r * kd + col0), 0, <usize>(col1 - col0) << 2);
   fillTapOffsets(table, kd, hp, wp, kh, kw);
   const s1 = min(wgChunks, (part + 1) * wgRch);
   for (let s = part * wgRch; s < s1; s++) {
-    const b = s / wgCpb;
-    const img0 = b * wgNb;
-    const cnt = min(wgNb, n - img0);
-    const q0 = (s - b * wgCpb) * PC;
-    const pc = min(PC, cnt * np - q0);
-    padColumns(f32at(x, (img0 * c + g * cg) * h * w), xpad, c * h * w, ci0, ci1, h, w, ph, pw, wp, imgStride, np, ow, sh, kh,
+    positionChunk(s, n, np);
+    const q0 = chunkQ0;
+    const pc = chunkCols;
+    padColumns(f32at(x, (chunkImg0 * c + g * cg) * h * w), xpad, c * h * w, ci0, ci1, h, w, ph, pw, wp, imgStride, np, ow, sh, kh,
       q0, q0 + pc);
-    packDyRows(dy, apack, q0, pc, np, img0, k, g, kg, mt);
+    let apack = own + <usize>wgAPack;
+    if (wgSharedA) apack = shared + <usize>(s * groups + g) * <usize>wgABytes;
+    else packDyRows(dy, apack, q0, pc, np, chunkImg0, k, g, kg, mt);
     for (let t = t0; t < t1; t++) {
       packColumnsTransposed(xpad, bpack + (<usize>((t - t0) * pc) << 5), table, t, kd, q0, pc, np, oh, ow, wp, sh, sw, imgStride);
     }
@@ -536,12 +572,12 @@ function weightGradItem(x: usize, dy: usize, dw: usize, shared: usize, n: i32, c
   }
 }
 
-/** dW (partial 0) += partials 1, 2, ... in order, over the floats of sum item `item`. */
-function sumPartials(dw: usize, shared: usize, len: i32, item: i32): void {
+/** dW (partial 0) += partials 1, 2, ... (from `partials`) in order, over the floats of sum item `item`. */
+function sumPartials(dw: usize, partials: usize, len: i32, item: i32): void {
   const e0 = item * wgSumLen;
   const e1 = pieceEnd(item, wgSumLen, len);
   for (let part = 1; part < wgParts; part++) {
-    const p = shared + <usize>(part - 1) * <usize>wgPartBytes;
+    const p = partials + <usize>(part - 1) * <usize>wgPartBytes;
     let e = e0;
     for (; e + 4 <= e1; e += 4) v128.store(f32at(dw, e), f32x4.add(v128.load(f32at(dw, e)), v128.load(f32at(p, e))));
     for (; e < e1; e++) store<f32>(f32at(dw, e), load<f32>(f32at(dw, e)) + load<f32>(f32at(p, e)));

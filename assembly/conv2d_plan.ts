@@ -214,10 +214,13 @@ export function planCol2im(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: 
 // ---- the weight gradient ----
 // The positions (all images') are taken in chunks of PC, in order; REDUCE_POSITIONS of them (or
 // more, see PARTIAL_BYTES) sum into one partial dW, and the partial results are added in order.
-// Phase 0 items: (partial, group, chunk of 8-column panels of dW), then the bias gradient's items
-// (chunks of channels); phase 1 (when there are several partials): chunks of dW summed.
-// Shared: [partials 1 .. parts - 1] (partial 0 is dW itself). Per thread: [padded inputs of a
-// block of images][A: dY rows][B: col(X) transposed, the item's panels][tile][tap offsets]
+// Phases: [the A operand (dY rows) of every chunk packed once, when the items cut dW's columns and
+// would otherwise each pack it again], the partial sums (items: partial, group, chunk of 8-column
+// panels of dW; then the bias gradient's items, chunks of channels), [the partials added, when
+// there are several].
+// Shared: [packed A of every chunk and group][partials 1 .. parts - 1] (partial 0 is dW itself).
+// Per thread: [padded inputs of a block of images][A: dY rows][B: col(X) transposed, the item's
+// panels][tile][tap offsets]
 export let wgNb: i32 = 0;
 export let wgBlocks: i32 = 0;
 export let wgCpb: i32 = 0;       // chunks of PC positions per full block
@@ -229,9 +232,14 @@ export let wgTn: i32 = 0;
 export let wgDwItems: i32 = 0;
 export let wgBiasCh: i32 = 0;    // channels per bias item
 export let wgBiasItems: i32 = 0;
+export let wgSharedA: bool = false;
+export let wgPackItems: i32 = 0; // phase "pack A": items of wgPackLen (chunk, group) pairs
+export let wgPackLen: i32 = 0;
+export let wgABytes: i32 = 0;    // bytes of one chunk's packed A (one group)
 export let wgSumLen: i32 = 0;    // floats of dW per sum item (a multiple of 16)
 export let wgSumItems: i32 = 0;
 export let wgPartBytes: i32 = 0; // bytes between partials
+export let wgPartials: i32 = 0;  // offset of partial 1 in the shared region
 export let wgShared: i32 = 0;
 export let wgAPack: i32 = 0;
 export let wgBPack: i32 = 0;
@@ -270,14 +278,20 @@ export function planWeightGrad(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, 
   const bn = pieces(ceilDiv(k, 16), 1, target);
   wgBiasCh = ceilDiv(k, bn);
   wgBiasItems = k > 0 ? ceilDiv(k, wgBiasCh) : 0;
+  wgSharedA = tn > 1 && chunks > 0;
+  wgABytes = align64(ceilDiv(kg, 4) * PC * 16);
+  const pairs = chunks * groups;
+  wgPackLen = ceilDiv(pairs, pieces(pairs, 1, target));
+  wgPackItems = wgSharedA ? ceilDiv(pairs, wgPackLen) : 0;
   const len = k * kd;
   const sn = pieces(ceilDiv(len, 4096), 1, target);
   wgSumLen = ceilDiv(ceilDiv(len, sn), 16) * 16;
   wgSumItems = parts > 1 && len > 0 ? ceilDiv(len, wgSumLen) : 0;
   wgPartBytes = dwBytes;
-  wgShared = parts > 1 ? (parts - 1) * dwBytes : 0;
+  wgPartials = wgSharedA ? pairs * wgABytes : 0;
+  wgShared = wgPartials + (parts > 1 ? (parts - 1) * dwBytes : 0);
   wgAPack = paddedBlockBytes(nb, cg, h, w, ph, pw);
-  wgBPack = wgAPack + align64(ceilDiv(kg, 4) * PC * 16);
+  wgBPack = wgAPack + (wgSharedA ? 0 : wgABytes);
   wgTile = wgBPack + align64(tc * PC * 32);
   wgTable = wgTile + 128;
   wgBytes = wgTable + align64(kd * 4);
