@@ -313,7 +313,7 @@ function networkAccuracy(b: WasmBackend, arch: string, size: number, n: number):
 }
 
 async function accuracy(quick: boolean): Promise<void> {
-  const b = (await createBackend('wasm-simd')) as WasmBackend;
+  const b = (await createBackend('wasm-simd', { threads: 1 })) as WasmBackend;
   console.log('Per-layer error against a float64 direct convolution (||ours - ref|| / ||ref||), padding 1:');
   const layers = layerAccuracy(b, quick);
   console.log('\nLogits of a fused RepVGG, stride-1 3x3 convs on Winograd, against the same model on the direct conv:');
@@ -330,7 +330,7 @@ async function main(): Promise<void> {
   if (args.includes('--accuracy')) return accuracy(quick);
   const ri = args.indexOf('--rounds');
   const rounds = ri >= 0 ? Number(args[ri + 1]) : quick ? 3 : 9;
-  const b = (await createBackend('wasm-simd')) as WasmBackend;
+  const b = (await createBackend('wasm-simd', { threads: 1 })) as WasmBackend;
   console.log(machineLine());
   const fwd: Row[] = [];
   for (const n of quick ? [1] : [1, 8]) {

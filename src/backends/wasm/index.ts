@@ -254,9 +254,11 @@ export async function createWasmBackend(source?: WasmSource, relaxedSimd: boolea
       reason = shared;
     } else {
       const wanted = Math.min(asked, MAX_THREADS);
+      // More threads than cores: a thread that polls for work takes a core from one that has some.
+      const spin = wanted > await defaultThreads() ? { spin: 0 } : {};
       try {
         const { WorkerPool } = await import('./pool.js');
-        const pool = await WorkerPool.start(shared.module, shared.memory, shared.kernels, wanted - 1, poolOptions);
+        const pool = await WorkerPool.start(shared.module, shared.memory, shared.kernels, wanted - 1, { ...spin, ...poolOptions });
         return new WasmBackend(shared.kernels, { pool, reason: wanted < asked ? `at most ${MAX_THREADS} threads` : null });
       } catch (e) {
         return new WasmBackend(shared.kernels, { pool: null, reason: `the worker threads did not start: ${(e as Error).message}` });

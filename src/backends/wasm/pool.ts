@@ -21,8 +21,9 @@ export interface PoolOptions {
   /** A call fails when no thread finishes one of its items for this long (default 120 s; an item
    *  is a fraction of one layer, so only a stuck thread gets near it). */
   hangTimeoutMs?: number;
-  /** Polls of the control block before a thread sleeps (default 2000, some microseconds): the next
-   *  job or the last item usually comes sooner than a sleep and a wake-up. */
+  /** Polls of the control block before a thread sleeps (default 10000, about 100 microseconds; 0
+   *  when there are more threads than cores, where a polling thread would take a core from one
+   *  with work): the next job or the last item usually comes sooner than a sleep and a wake-up. */
   spin?: number;
 }
 
@@ -62,7 +63,7 @@ export class WorkerPool {
     /** worker threads (the main thread is one more) */
     readonly workers: number, opts: PoolOptions) {
     this.hangTimeoutMs = opts.hangTimeoutMs ?? 120_000;
-    this.spin = opts.spin ?? 2000;
+    this.spin = opts.spin ?? 10_000;
   }
 
   /** Starts `workers` threads on `module` (a threads build) sharing `memory`, for the main
