@@ -22,7 +22,7 @@ const NOT_OPS = new Set(['memory', 'heap_base', 'relaxed_simd']);
 /** Files of src/ops and src/backends/* that serve every op and so are named for what they do. */
 const INFRASTRUCTURE = new Set([
   'index', 'check', 'outputs', 'shape', 'context', 'exports', 'allocator', 'load', 'node-file',
-  'control', 'pool', 'worker', 'split',
+  'control', 'pool', 'worker', 'worker-loop', 'web-worker', 'spawn-node', 'spawn-web', 'split',
 ]);
 const LAYERS = ['src/ops', 'src/backends/reference', 'src/backends/wasm'];
 

@@ -238,9 +238,10 @@ export class WasmBackend implements Backend, WasmContext {
 export const MAX_THREADS = 64;
 
 /**
- * A wasm-simd backend on `threads` threads (default: the cores available). Where threads cannot
- * run (no SharedArrayBuffer, a browser, a `source` that is not a threads build, workers that fail
- * to start) it runs on one, and `threadsReason` says why.
+ * A wasm-simd backend on `threads` threads (default: the cores available): Node's worker_threads,
+ * or in a browser, when the library runs in a Web Worker of a cross-origin isolated page, Web
+ * Workers. Where threads cannot run (no SharedArrayBuffer, a page's main thread, a `source` that is
+ * not a threads build, workers that fail to start) it runs on one, and `threadsReason` says why.
  */
 export async function createWasmBackend(source?: WasmSource, relaxedSimd: boolean | 'auto' = 'auto', threads?: number,
   poolOptions: PoolOptions = {}): Promise<WasmBackend> {
@@ -258,7 +259,8 @@ export async function createWasmBackend(source?: WasmSource, relaxedSimd: boolea
       const spin = wanted > await defaultThreads() ? { spin: 0 } : {};
       try {
         const { WorkerPool } = await import('./pool.js');
-        const pool = await WorkerPool.start(shared.module, shared.memory, shared.kernels, wanted - 1, { ...spin, ...poolOptions });
+        const spawner = isNode ? await (await import('./spawn-node.js')).nodeSpawner() : (await import('./spawn-web.js')).webSpawner();
+        const pool = await WorkerPool.start(spawner, shared.module, shared.memory, shared.kernels, wanted - 1, { ...spin, ...poolOptions });
         return new WasmBackend(shared.kernels, { pool, reason: wanted < asked ? `at most ${MAX_THREADS} threads` : null });
       } catch (e) {
         return new WasmBackend(shared.kernels, { pool: null, reason: `the worker threads did not start: ${(e as Error).message}` });
@@ -289,9 +291,10 @@ function whyNoThreads(): string | null {
   if (typeof crossOriginIsolated !== 'undefined' && !crossOriginIsolated) {
     return 'the page is not cross-origin isolated (COOP and COEP headers), so memory cannot be shared with Web Workers';
   }
-  // A page's main thread may not block in Atomics.wait, which the synchronous API needs; inside a
-  // Web Worker it may, but the Web Worker pool is not written yet.
-  return typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === 'undefined'
-    ? "a browser page's main thread cannot wait for other threads (Atomics.wait): threads need the library inside a Web Worker"
-    : 'threads inside a Web Worker are not implemented yet';
+  // A page's main thread may not block in Atomics.wait, which the synchronous API needs; a Web
+  // Worker may, and starts the pool's workers as Web Workers of its own.
+  if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === 'undefined') {
+    return "a browser page's main thread cannot wait for other threads (Atomics.wait): threads need the library inside a Web Worker";
+  }
+  return typeof Worker === 'undefined' ? 'this worker cannot start workers of its own' : null;
 }

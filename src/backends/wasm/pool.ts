@@ -1,21 +1,31 @@
-// The worker threads of a threaded WASM backend (Node): each runs worker.ts, an instance of the
-// kernel module on the backend's shared memory. The backend's API stays synchronous: a call posts
+// The worker threads of a threaded WASM backend: each runs worker-loop.ts, an instance of the
+// kernel module on the backend's shared memory, started by a Spawner (spawn-node.ts: Node's
+// worker_threads; spawn-web.ts: Web Workers). The backend's API stays synchronous: a call posts
 // a job into the control block (control.ts), wakes the workers with Atomics.notify, runs items
-// itself, then sleeps in Atomics.wait (allowed on Node's main thread) until every item is done.
-// No worker starts per call; workers are unref'd, so a process that forgets dispose() still exits.
+// itself, then sleeps in Atomics.wait (allowed on Node's main thread and in Web Workers) until
+// every item is done. No worker starts per call.
 //
 // Faults: a call whose item throws on a worker rethrows the worker's error; a worker that exits
 // while it runs an item, or that finishes nothing for hangTimeoutMs, makes the call fail and the
 // pool restart its workers before the next call. Either way the call returns only when no thread
 // still runs one of its items, so its scratch memory can be reused at once.
-import type { Worker as NodeWorker } from 'node:worker_threads';
 import {
   ARGS_DOUBLES, ARGS_OFFSET, BASE, BUSY, CONTROL_BYTES, DEAD, ERROR, ERROR_LEN, EXITED, EXITED_BUSY, FAULT, FINISHED,
   FN, ITEMS, MAX_ARGS, MAX_ITEMS, MODE, NARGS, NEXT, READY, SEQ, SHUTDOWN, STATE, TABLE, TABLE_ROWS, TEMPLATE,
   abandonJob, finishItems, readMessage, tagOf, takeItem,
 } from './control.js';
 import { KERNEL_EXPORTS, type KernelExportName, type KernelExports } from './exports.js';
-import type { WorkerData } from './worker.js';
+import type { WorkerData } from './worker-loop.js';
+
+/** Starts worker threads: Node's worker_threads or Web Workers. */
+export interface Spawner {
+  /** Starts a thread running worker-loop.ts on `data`; `onExit` is called (later, on this thread's
+   *  event loop) if the runtime tells when a thread ends. */
+  spawn(data: WorkerData, onExit: () => void): { terminate(): void };
+  /** Whether this thread may block until restarted workers have started (Node: yes; a browser's
+   *  workers may need this thread's event loop, so there calls run here until they are up). */
+  readonly blockingStart: boolean;
+}
 
 export interface PoolOptions {
   /** A call fails when no thread finishes one of its items for this long (default 120 s; an item
@@ -27,38 +37,26 @@ export interface PoolOptions {
   spin?: number;
 }
 
-type WorkerClass = typeof NodeWorker;
 const FAULTS = { throw: 1, exit: 2, hang: 3 } as const;
 const EXPORT_INDEX = new Map(Object.keys(KERNEL_EXPORTS).map((name, i) => [name, i]));
 /** How long a restart waits for the new workers. */
 const START_TIMEOUT_MS = 30_000;
 
-/** The process's Node options for a worker, but those about a script given on the command line
- *  (--eval and its --input-type), which a worker running a file refuses. */
-function workerExecArgv(): string[] {
-  const out: string[] = [];
-  const args = process.execArgv;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '-e' || a === '--eval' || a === '-p' || a === '--print') i++;
-    else if (!a.startsWith('--input-type') && !a.startsWith('--eval=') && !a.startsWith('--print=')) out.push(a);
-  }
-  return out;
-}
-
 export class WorkerPool {
   private control!: SharedArrayBuffer;
   private ctl!: Int32Array;
   private table!: Float64Array;
-  private handles: NodeWorker[] = [];
+  private handles: { terminate(): void }[] = [];
   private seq = 0;
   /** Why the workers must be restarted before the next job (null: they are fine). */
   private broken: string | null = null;
+  /** Restarted workers not all started yet (browsers): calls run on this thread meanwhile. */
+  private starting = false;
   private disposed = false;
   private readonly hangTimeoutMs: number;
   private readonly spin: number;
 
-  private constructor(private readonly Worker: WorkerClass, private readonly module: WebAssembly.Module,
+  private constructor(private readonly spawner: Spawner, private readonly module: WebAssembly.Module,
     private readonly memory: WebAssembly.Memory, private readonly kernels: KernelExports,
     /** worker threads (the main thread is one more) */
     readonly workers: number, opts: PoolOptions) {
@@ -68,10 +66,9 @@ export class WorkerPool {
 
   /** Starts `workers` threads on `module` (a threads build) sharing `memory`, for the main
    *  thread's instance `kernels`. Resolves once every worker has instantiated the module. */
-  static async start(module: WebAssembly.Module, memory: WebAssembly.Memory, kernels: KernelExports, workers: number,
-    opts: PoolOptions = {}): Promise<WorkerPool> {
-    const { Worker } = await import('node:worker_threads');
-    const pool = new WorkerPool(Worker, module, memory, kernels, workers, opts);
+  static async start(spawner: Spawner, module: WebAssembly.Module, memory: WebAssembly.Memory, kernels: KernelExports,
+    workers: number, opts: PoolOptions = {}): Promise<WorkerPool> {
+    const pool = new WorkerPool(spawner, module, memory, kernels, workers, opts);
     pool.spawn();
     await pool.ready();
     return pool;
@@ -111,6 +108,13 @@ export class WorkerPool {
     templateItems: number, base: number): void {
     if (this.disposed) throw new Error('the worker pool was disposed');
     if (this.broken !== null || Atomics.load(this.ctl, DEAD) > 0) this.restart();
+    if (this.starting) {
+      if (Atomics.load(this.ctl, READY) < this.workers) {
+        this.runHere(name, mode, payload, templateItems, base);
+        return;
+      }
+      this.starting = false;
+    }
     const ctl = this.ctl;
     const fn = this.kernels[name] as unknown as (...a: number[]) => unknown;
     const template = mode === TEMPLATE;
@@ -155,6 +159,17 @@ export class WorkerPool {
     const failure = this.waitForItems(name, tag, items);
     if (ownError !== null) throw ownError;
     if (failure !== null) throw new Error(failure);
+  }
+
+  /** Runs every item of a job on this thread (thread 0), while restarted workers start. */
+  private runHere(name: KernelExportName, mode: number, payload: readonly number[] | readonly (readonly number[])[],
+    templateItems: number, base: number): void {
+    const fn = this.kernels[name] as unknown as (...a: number[]) => unknown;
+    if (mode === TABLE) {
+      for (const row of payload as readonly (readonly number[])[]) fn(...row);
+      return;
+    }
+    for (let i = 0; i < templateItems; i++) fn(...(payload as readonly number[]), 0, base + i, base + i + 1);
   }
 
   /** Sleeps until every item of the job is finished; returns why the job failed, or null. */
@@ -223,23 +238,18 @@ export class WorkerPool {
     this.ctl = new Int32Array(this.control);
     this.table = new Float64Array(this.control, ARGS_OFFSET, ARGS_DOUBLES);
     this.seq = 0;
-    const url = new URL('./worker.js', import.meta.url);
     const ctl = this.ctl;
     this.handles = [];
     for (let thread = 1; thread <= this.workers; thread++) {
       const data: WorkerData = { module: this.module, memory: this.memory, control: this.control, thread, spin: this.spin };
-      const worker = new this.Worker(url, { workerData: data, execArgv: workerExecArgv() });
-      // Terminated from outside (no exit hook runs then): seen here between calls.
-      worker.on('exit', () => {
+      // Ended from outside (no exit hook runs then): seen between calls.
+      this.handles.push(this.spawner.spawn(data, () => {
         const s = Atomics.load(ctl, STATE + thread);
         if (s !== EXITED && s !== EXITED_BUSY) {
           Atomics.store(ctl, STATE + thread, s === BUSY ? EXITED_BUSY : EXITED);
           Atomics.add(ctl, DEAD, 1);
         }
-      });
-      worker.on('error', () => { /* the exit hook or the 'exit' listener records it */ });
-      worker.unref();
-      this.handles.push(worker);
+      }));
     }
   }
 
@@ -254,10 +264,16 @@ export class WorkerPool {
     }
   }
 
-  /** Ends this generation's workers and starts new ones, waiting for them synchronously. */
+  /** Ends this generation's workers and starts new ones, waiting for them where this thread may
+   *  block (Node); elsewhere calls run here until they are up. */
   private restart(): void {
     this.stopWorkers();
     this.spawn();
+    this.broken = null;
+    if (!this.spawner.blockingStart) {
+      this.starting = true;
+      return;
+    }
     const ctl = this.ctl;
     const end = performance.now() + START_TIMEOUT_MS;
     for (let ready = Atomics.load(ctl, READY); ready < this.workers; ready = Atomics.load(ctl, READY)) {
@@ -267,14 +283,13 @@ export class WorkerPool {
       }
       Atomics.wait(ctl, READY, ready, 50);
     }
-    this.broken = null;
   }
 
   private stopWorkers(): void {
     Atomics.store(this.ctl, SHUTDOWN, 1);
     Atomics.add(this.ctl, SEQ, 1);
     Atomics.notify(this.ctl, SEQ);
-    for (const w of this.handles) void w.terminate();
+    for (const w of this.handles) w.terminate();
     this.handles = [];
   }
 }
