@@ -1,14 +1,18 @@
 // Threads: the rows of issue 11, measured in one run with the thread counts interleaved call by
-// call (src/cli/bench.ts): the fused RepVGG-A0 forward at 224x224, batch 1 and 8, and the A0
-// training step at 32x32, batch 128, on 1 and 2 threads (or --threads 1,2,4). Beside them, a
-// control: the same pure arithmetic loop on 1 and on 2 worker threads, i.e. the speed-up the
-// machine itself offers right now (other processes take cores from us on a shared machine), and,
-// for machines with more cores, the work items each A0 layer splits into at batch 1.
+// call (src/cli/bench.ts): the fused RepVGG-A0 forward at 224x224, batch 1 and 8 (model.forward,
+// which packs each layer's weights on every call, and an InferencePlan, which packed them once), and the A0
+// training step at 32x32, batch 128, on 1 and 2 threads (or --threads 1,2,4). Beside them, two
+// controls, before and after the rows: the same loop on 1 and on N worker threads, i.e. the
+// speed-up the machine itself offers right now (other processes take cores from us on a shared
+// machine): scalar arithmetic, and the f32x4 multiply-add peak loop of bench/assembly/peak.ts
+// (lower where two virtual cores share one core's SIMD units). And, for machines with more
+// cores, the work items each A0 layer splits into at batch 1.
 //
 //   node dist/bench/threads.js [--threads 1,2] [--samples N] [--quick]
+import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { WasmBackend } from '../src/backends/wasm/index.js';
-import { backendsFor, benchInference, benchTraining, formatRow } from '../src/cli/bench.js';
+import { backendsFor, benchInference, benchPlanned, benchTraining, formatRow } from '../src/cli/bench.js';
 import { planBlocks, REPVGG_VARIANTS } from '../src/models/repvgg.js';
 import { conv2dAlgorithm } from '../src/ops/conv2d.js';
 import { CONV_ALGORITHM_CODE, outSize } from '../src/backend.js';
@@ -21,25 +25,34 @@ const quick = process.argv.includes('--quick');
 const threads = (option('threads') ?? '1,2').split(',').map(Number);
 const samples = Number(option('samples') ?? (quick ? 3 : 9));
 
-/** Seconds of a pure arithmetic loop split over k worker threads (no memory traffic, no sharing). */
-async function arithmetic(k: number, total: number): Promise<number> {
-  const code = 'const { parentPort } = require("node:worker_threads");' +
-    'parentPort.on("message", (n) => { let s = 0; for (let i = 0; i < n; i++) s += Math.sqrt(i); parentPort.postMessage(s); });';
-  const workers = Array.from({ length: k }, () => new Worker(code, { eval: true }));
+/** Milliseconds of `total` rounds of a loop split over k worker threads (no memory traffic, no
+ *  sharing): scalar square roots, or the f32x4 multiply-add peak loop of peak.wasm. */
+async function loop(k: number, total: number, simd: boolean): Promise<number> {
+  const code = 'const { parentPort, workerData } = require("node:worker_threads");' +
+    'const peak = workerData && new WebAssembly.Instance(new WebAssembly.Module(workerData), {}).exports.f32x4_peak_muladd;' +
+    'parentPort.on("message", (n) => { let s = 0; if (peak) s = peak(n, 1); else for (let i = 0; i < n; i++) s += Math.sqrt(i);' +
+    ' parentPort.postMessage(s); });';
+  const workerData = simd ? readFileSync(new URL('./peak.wasm', import.meta.url)) : null;
+  const workers = Array.from({ length: k }, () => new Worker(code, { eval: true, workerData }));
   const round = (n: number) => Promise.all(workers.map((w) => new Promise((r) => { w.once('message', r); w.postMessage(n); })));
-  await round(1e6);
+  await round(1e5);
   const t0 = performance.now();
-  await round(total / k);
+  await round(Math.round(total / k));
   const ms = performance.now() - t0;
   await Promise.all(workers.map((w) => w.terminate()));
   return ms;
 }
 
 /** The machine's own speed-up from 1 to t threads right now, A B B A. */
-async function control(t: number): Promise<number> {
-  const n = quick ? 1e8 : 3e8;
-  const a1 = await arithmetic(1, n), b1 = await arithmetic(t, n), b2 = await arithmetic(t, n), a2 = await arithmetic(1, n);
+async function control(t: number, simd: boolean): Promise<number> {
+  const n = (simd ? 2e7 : 1e8) * (quick ? 1 : 3);
+  const a1 = await loop(1, n, simd), b1 = await loop(t, n, simd), b2 = await loop(t, n, simd), a2 = await loop(1, n, simd);
   return (a1 + a2) / (b1 + b2);
+}
+
+async function controls(t: number, when: string): Promise<string> {
+  return `control (${when}): a loop on ${t} threads vs 1: scalar x${(await control(t, false)).toFixed(2)}, ` +
+    `f32x4 mul+add x${(await control(t, true)).toFixed(2)} (what the machine gives now)`;
 }
 
 /** Work items of every A0 conv at batch 1, 224x224, fused, on `t` threads: the units the threads share. */
@@ -69,11 +82,14 @@ const backends = await backendsFor(threads);
 for (const b of backends) if (b.threadsReason) console.log(`note: ${b.threads} thread(s): ${b.threadsReason}`);
 console.log(`threads bench: ${threads.join(', ')} threads, ${samples} samples per row, ${(backends[0] as WasmBackend).isa}`);
 const top = Math.max(...threads);
-console.log(`control: pure arithmetic on ${top} threads vs 1: x${(await control(top)).toFixed(2)} (what the machine gives now)`);
+console.log(await controls(top, 'before'));
+const fewer = quick ? 2 : Math.ceil(samples / 2);
 console.log(formatRow(benchInference(backends, 'A0', 224, 1, 1000, samples)));
-console.log(formatRow(benchInference(backends, 'A0', 224, 8, 1000, quick ? 2 : Math.ceil(samples / 2))));
-console.log(formatRow(benchTraining(backends, 'A0', 32, 128, 10, quick ? 2 : Math.ceil(samples / 2))));
-console.log(`control: pure arithmetic on ${top} threads vs 1: x${(await control(top)).toFixed(2)} (again, after the rows)`);
+console.log(formatRow(benchPlanned(backends, 'A0', 224, 1, 1000, samples)));
+console.log(formatRow(benchInference(backends, 'A0', 224, 8, 1000, fewer)));
+console.log(formatRow(benchPlanned(backends, 'A0', 224, 8, 1000, fewer)));
+console.log(formatRow(benchTraining(backends, 'A0', 32, 128, 10, fewer)));
+console.log(await controls(top, 'after'));
 console.log('work items per A0 conv at batch 1 (fused, 224x224) on 16 threads, per phase:');
 for (const r of itemsPerLayer(backends[0] as WasmBackend, 16)) console.log(`  ${r}`);
 for (const b of backends) b.dispose();

@@ -5,6 +5,7 @@
 // project's rows through the same functions.
 import { createBackend } from '../backends/create.js';
 import type { Backend } from '../backend.js';
+import { InferencePlan } from '../models/plan.js';
 import { createRepVGG, REPVGG_VARIANTS, repvggModelConvert, type RepVGG } from '../models/repvgg.js';
 import { softmaxCrossEntropy } from '../ops/index.js';
 import { Tensor } from '../tensor.js';
@@ -14,7 +15,8 @@ import type { Io } from './io.js';
 
 export const benchSpec: CommandSpec = {
   command: 'repvgg bench',
-  summary: 'Times the fused (deploy) forward of an architecture and, with --train, a training step, on ' +
+  summary: 'Times the fused (deploy) forward of an architecture (model.forward, and an InferencePlan: weights ' +
+    'packed once, bias and ReLU fused) and, with --train, a training step, on ' +
     'each thread count given; the counts are measured in turn, call by call, so their ratios hold on a ' +
     'busy machine. Prints milliseconds per call (median), images per second and the ratio to the first count.',
   flags: [
@@ -92,6 +94,25 @@ export function benchInference(backends: Backend[], arch: string, size: number, 
   return { label: `${arch} fused forward ${size}x${size}`, batch, cells: cells(backends, times, batch) };
 }
 
+/** The same forward through an InferencePlan: weights packed once (Winograd-transformed where the
+ *  layer runs Winograd), bias and ReLU fused into the convolutions, two activation buffers. */
+export function benchPlanned(backends: Backend[], arch: string, size: number, batch: number, classes: number,
+  samples: number): BenchRow {
+  const runners = backends.map((b): Runner => {
+    const model = createRepVGG(b, arch, { numClasses: classes, seed: 1 });
+    model.eval();
+    const plan = InferencePlan.create(model, { batch, inputSize: [size, size] });
+    const x = fill(Tensor.zeros(b, [batch, 3, size, size]), 5);
+    return {
+      run: () => plan.run(x).dispose(),
+      dispose: () => { x.dispose(); plan.dispose(); model.dispose(); },
+    };
+  });
+  const times = interleaved(runners, samples);
+  runners.forEach((r) => r.dispose());
+  return { label: `${arch} planned fused forward ${size}x${size}`, batch, cells: cells(backends, times, batch) };
+}
+
 /** A training step (forward in training mode, loss, backward, Nesterov SGD, zeroed gradients) of
  *  `arch` at `size` x `size`, batch `batch`, on each backend. The learning rate is 0, so repeating
  *  the step on one batch cannot drift. */
@@ -160,8 +181,10 @@ export async function runBench(argv: readonly string[], io: Io): Promise<number>
   const samples = getInt(args, 'samples') ?? 7;
   const backends = await backendsFor(threads);
   for (const b of backends) if (b.threadsReason) io.err(`note: ${b.threads} thread(s) run: ${b.threadsReason}`);
+  const size = getInt(args, 'size') ?? 224;
   for (const n of batches) {
-    io.out(formatRow(benchInference(backends, arch, getInt(args, 'size') ?? 224, n, getInt(args, 'classes') ?? 1000, samples)));
+    io.out(formatRow(benchInference(backends, arch, size, n, getInt(args, 'classes') ?? 1000, samples)));
+    io.out(formatRow(benchPlanned(backends, arch, size, n, getInt(args, 'classes') ?? 1000, samples)));
   }
   if (getBool(args, 'train')) {
     io.out(formatRow(benchTraining(backends, arch, getInt(args, 'train-size') ?? 32, getInt(args, 'train-batch') ?? 128,

@@ -10,6 +10,8 @@ export interface KernelExports {
   heap_base(): P;
   /** 1 in the relaxed-SIMD build, 0 in the plain one */
   relaxed_simd(): I;
+  /** zeroes `bytes` bytes at p (the allocator's reused blocks) */
+  zero_fill(p: P, bytes: I): void;
   // conv2d. Workspace sizes in bytes; all take the shape as (n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow),
   // and `algo` is 0 (direct), 2 or 4 (Winograd F(2,3) / F(4,3), 3x3 stride 1 only). Each pass also
   // comes in work items for threads: X_workspace(..., threads), X_items(..., threads, phase) (0 past
@@ -75,7 +77,7 @@ export interface KernelExports {
  *  compiler checks that this list and KernelExports name the same exports; test/exports.test.ts
  *  checks both against the built module, and loading checks every name and arity. */
 export const KERNEL_EXPORTS = {
-  memory: 0, heap_base: 0, relaxed_simd: 0,
+  memory: 0, heap_base: 0, relaxed_simd: 0, zero_fill: 2,
   conv2d_workspace: 16, conv2d_items: 17, conv2d: 20, conv2d_range: 25,
   conv2d_packed_bytes: 6, conv2d_pack_weight: 8,
   conv2d_packed_workspace: 16, conv2d_packed_items: 17, conv2d_packed: 21, conv2d_packed_range: 26,

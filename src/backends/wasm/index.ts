@@ -23,6 +23,7 @@ import * as sgd from './sgd.js';
 import * as sigmoidOp from './sigmoid.js';
 import * as xent from './softmax_cross_entropy.js';
 import { instantiateKernels, instantiateSharedKernels, isNode, type WasmSource } from './load.js';
+import { MIN_FLOATS, splitUnits } from './split.js';
 import type { KernelExportName } from './exports.js';
 import type { PoolOptions, WorkerPool } from './pool.js';
 
@@ -97,7 +98,8 @@ export class WasmBackend implements Backend, WasmContext {
   /** Clears `length` floats at byte offset `ptr` (a reused block, for alloc). Protected so the
    *  tests' kernel-less backend can skip it: clearing would only touch pages nobody reads. */
   protected zero(ptr: number, length: number): void {
-    this.heapF32().fill(0, ptr >>> 2, (ptr >>> 2) + length);
+    // Block sizes are multiples of 64 bytes: so are the pieces.
+    this.runCalls('zero_fill', splitUnits(length * 4, this.threads, 4 * MIN_FLOATS, 64).map(([a, b]) => [ptr + a, b - a]));
   }
 
   free(buf: Buf): void {
