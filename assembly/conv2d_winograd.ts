@@ -57,6 +57,7 @@ import { align64, ceilDiv, f32at } from './util';
 const BLOCK_BYTES: i32 = 1 << 20;
 // Depth of one GEMM pass (input channels): a B panel is at most 512 * 32 B = 16 KiB, within L1.
 const KC_MAX: i32 = 512;
+const SHRINK_BLOCKS: bool = false;
 // F(4,3) points used when m == 4 (set 0).
 const DEFAULT_POINTS_4: i32 = 5;
 
@@ -159,10 +160,20 @@ function plan(n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32, pw: 
   pl_ow = ow;
   pl_k = k;
   pl_blocks = n > 0 && oh > 0 && ow > 0 && pl_kg > 0 ? ceilDiv(n, pl_nb) : 0;
+  const target = itemTarget(threads);
+  // Threads want items: smaller column blocks, as long as U's traffic stays within about four
+  // times V's and M's (U of a small layer sits in L2 anyway).
+  if (SHRINK_BLOCKS && pl_blocks * groups * ceilDiv(pl_nb * pl_tpi, max(8, pl_ncb)) < target) {
+    const want = ceilDiv(target, pl_blocks * groups);
+    const small = max(max(8, (uBytes / (4 * perCol) + 7) & ~7), ((pl_nb * pl_tpi) / want) & ~7);
+    if (small < pl_ncb) {
+      pl_ncb = small;
+      pl_xiV = oddLines((pl_ncb >> 3) * pl_cg * 32);
+    }
+  }
   pl_cbn = ceilDiv(pl_nb * pl_tpi, max(8, pl_ncb));
   pl_cbnLast = ceilDiv((n - (pl_blocks - 1) * pl_nb) * pl_tpi, max(8, pl_ncb));
   pl_cbs = gridItems(pl_blocks, groups, pl_cbn, pl_cbnLast, 1);
-  const target = itemTarget(threads);
   const mt = pl_kgp >> 2;
   pl_split = pl_cbs < target;
   pl_cc = pl_cg; pl_cn = 1;
