@@ -1,6 +1,7 @@
 // batch norm 2d over NCHW: training forward (batch statistics), eval forward, training backward.
 // Sums run in f32x4 within one (image, channel) plane and in f64 across planes, so that a channel
-// of a large batch keeps float32 accuracy.
+// of a large batch keeps float32 accuracy. Each kernel runs channels [ch0, ch1): a channel's
+// statistics are its own, so threads can take disjoint ranges and compute the same bits.
 
 import { f32at, hsum } from './util';
 
@@ -39,9 +40,9 @@ function planeAffine(x: usize, y: usize, hw: i32, scale: f32, shift: f32): void 
 }
 
 export function batch_norm_train(x: usize, gamma: usize, beta: usize, runMean: usize, runVar: usize,
-  y: usize, saveMean: usize, saveInvStd: usize, n: i32, c: i32, hw: i32, momentum: f32, eps: f32): void {
+  y: usize, saveMean: usize, saveInvStd: usize, n: i32, c: i32, hw: i32, momentum: f32, eps: f32, ch0: i32, ch1: i32): void {
   const count = <f64>n * <f64>hw;
-  for (let ch = 0; ch < c; ch++) {
+  for (let ch = ch0; ch < ch1; ch++) {
     let s: f64 = 0;
     for (let img = 0; img < n; img++) s += planeSum(f32at(x, (img * c + ch) * hw), hw);
     const mean = <f32>(s / count);
@@ -66,8 +67,8 @@ export function batch_norm_train(x: usize, gamma: usize, beta: usize, runMean: u
 }
 
 export function batch_norm_eval(x: usize, gamma: usize, beta: usize, runMean: usize, runVar: usize,
-  y: usize, n: i32, c: i32, hw: i32, eps: f32): void {
-  for (let ch = 0; ch < c; ch++) {
+  y: usize, n: i32, c: i32, hw: i32, eps: f32, ch0: i32, ch1: i32): void {
+  for (let ch = ch0; ch < ch1; ch++) {
     const invStd = <f32>(1.0 / Math.sqrt(<f64>load<f32>(f32at(runVar, ch)) + <f64>eps));
     const scale = load<f32>(f32at(gamma, ch)) * invStd;
     const shift = load<f32>(f32at(beta, ch)) - load<f32>(f32at(runMean, ch)) * scale;
@@ -80,9 +81,9 @@ export function batch_norm_eval(x: usize, gamma: usize, beta: usize, runMean: us
 
 /** dx = gamma invstd / M (M dy - sum dy - xhat sum(dy xhat)), dgamma = sum(dy xhat), dbeta = sum dy. */
 export function batch_norm_backward(x: usize, dy: usize, gamma: usize, saveMean: usize, saveInvStd: usize,
-  dx: usize, dgamma: usize, dbeta: usize, n: i32, c: i32, hw: i32): void {
+  dx: usize, dgamma: usize, dbeta: usize, n: i32, c: i32, hw: i32, ch0: i32, ch1: i32): void {
   const count = <f64>n * <f64>hw;
-  for (let ch = 0; ch < c; ch++) {
+  for (let ch = ch0; ch < ch1; ch++) {
     const mean = load<f32>(f32at(saveMean, ch));
     const invStd = load<f32>(f32at(saveInvStd, ch));
     const mv = f32x4.splat(mean);

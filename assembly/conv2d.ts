@@ -11,23 +11,33 @@
 //
 // Small maps (the late stages: 7x7, 4x4, 2x2) would give GEMMs a few columns wide, so images are
 // taken in blocks: the columns of one GEMM run over the positions of several images.
-// Nothing here allocates: the caller passes a workspace of the size the *_workspace functions
-// return (in bytes). Images are contiguous in NCHW, so a range of images can be run by passing
-// offset pointers and a smaller n.
+//
+// Threads. Each pass runs in phases (packing the weights, then the GEMMs; the weight gradient's
+// partial sums, then their sum); a phase is a list of work items (conv2d_plan.ts) that threads may
+// run in any order and at the same time, each thread in its own slice of the workspace. The
+// exports come in fours: X_workspace(shape, ..., threads) the bytes of the workspace,
+// X_items(shape, ..., threads, phase) the items of a phase (0 past the last one),
+// X_range(args, ws, threads, phase, thread, i0, i1) items [i0, i1) of a phase on thread `thread`,
+// and X(args, ws): every phase and item on one thread (workspace of X_workspace(..., 1)).
+// Nothing here allocates: the caller passes the workspace.
 import { gemmTile, gemmTileToScratch } from './f32_gemm_4x8';
 import {
-  copyInterior, copyPadded, fillColumnBases, fillTapOffsets, packColumnsTransposed, packDyPanel, packDyRows,
-  packIm2colPanel, scatterTile,
+  copyInterior, fillColumnBases, fillTapOffsets, packColumnsTransposed, packDyPanel, packDyRows, packIm2colPanel,
+  padColumns, scatterTile,
 } from './conv2d_gather';
 import { packWeightColumns, packWeightFlipped, packWeightRows } from './conv2d_pack';
 import {
-  KC, NB_COLS, PC, colBases, colBPanel, colBytes, colDxPad, colSrcs, colTable, colTile, directBases,
-  directBPanel, directBytes, directCTemp, directTable, directTile, imagesPerBlock, packedRowsBytes,
-  paddedBlockBytes, planCol2im, planDirect, planWeightGrad, wgAPack, wgBPack, wgBytes, wgTable, wgTile,
+  B_RESIDENT_BYTES, KC, PC, colBases, colBlocks, colBPanel, colBytes, colCc, colCn, colItems, colNb, colShared, colSrcs, colTable, colTile,
+  decodeItem, dirBlocks, directBases, directBPanel, directBytes, directCTemp, directTable, directTile, dirItems, dirMc,
+  dirMn, dirNb, dirQc, dirQn, dirQnLast, itBlock, itChunk, itemTarget, itGroup, itSub, packedRowsBytes, pieceEnd, pieces,
+  planCol2im, planDirect, planWeightGrad, wgAPack, wgBiasCh, wgBiasItems, wgBPack, wgBytes, wgChunks, wgCpb, wgDwItems,
+  wgABytes, wgNb, wgPackItems, wgPackLen, wgPartBytes, wgPartials, wgParts, wgRch, wgShared, wgSharedA, wgSumItems, wgSumLen,
+  wgTable, wgTc, wgTile, wgTn,
 } from './conv2d_plan';
 import { ceilDiv, f32at, hsum32 } from './util';
 import {
-  conv2d_winograd, conv2d_winograd_pack_weight, conv2d_winograd_weight_bytes, conv2d_winograd_workspace,
+  conv2d_winograd_items, conv2d_winograd_pack_weight, conv2d_winograd_panels, conv2d_winograd_range,
+  conv2d_winograd_weight_bytes, conv2d_winograd_workspace,
 } from './conv2d_winograd';
 
 /** The algorithm codes every conv2d export takes: 0 the direct GEMM; 2 and 4 Winograd F(2x2, 3x3)
@@ -38,10 +48,33 @@ import {
   return kh == 3 && kw == 3 && sh == 1 && sw == 1 && ph <= 2 && pw <= 2 ? algo : 0;
 }
 
-/** The direct GEMM over pre-packed weights (layout: planDirect, which the caller has run).
- *  y must hold the bias (or zeros): tiles accumulate. */
-function convDirect(x: usize, packedA: usize, y: usize, n: i32, c: i32, h: i32, w: i32, k: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, ws: usize, relu: bool): void {
+// @ts-ignore: decorator
+@inline function oneThread(threads: i32): i32 { return max(1, threads); }
+
+// ---- the phase that packs weights shared by every thread ----
+// Items: pieces of the packed weights' 4-row panels.
+
+// @ts-ignore: decorator
+@inline function packItems(panels: i32, threads: i32): i32 {
+  return pieces(panels, 1, itemTarget(threads));
+}
+
+/** Panels [p0, p1) of item i of packItems(panels, threads): sets packP0 and packP1. */
+let packP0: i32 = 0;
+let packP1: i32 = 0;
+function packRange(i: i32, panels: i32, threads: i32): void {
+  const size = ceilDiv(panels, packItems(panels, threads));
+  packP0 = i * size;
+  packP1 = pieceEnd(i, size, panels);
+}
+
+// ---- the direct GEMM: one item ----
+
+/** Item `item` of planDirect (which the caller has run) over pre-packed weights: its columns of
+ *  its image block, its 4-row panels of its group's output channels, bias first, ReLU last. `own`
+ *  is the thread's slice of the workspace. */
+function directItem(x: usize, packedA: usize, bias: usize, y: usize, n: i32, c: i32, h: i32, w: i32, k: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, relu: bool, own: usize, item: i32): void {
   const cg = c / groups;
   const kg = k / groups;
   const kd = cg * kh * kw;
@@ -49,53 +82,73 @@ function convDirect(x: usize, packedA: usize, y: usize, n: i32, c: i32, h: i32, 
   const mt = ceilDiv(kg, 4);
   const hp = h + 2 * ph;
   const wp = w + 2 * pw;
-  const nb = imagesPerBlock(n, np, NB_COLS);
   const imgStride = cg * hp * wp;
-  const xpad = ws;
-  const bpanel = ws + <usize>directBPanel;
-  const tile = ws + <usize>directTile;
-  const bases = ws + <usize>directBases;
-  const table = ws + <usize>directTable;
-  const ctemp = ws + <usize>directCTemp;
-  memory.fill(xpad, 0, <usize>directBPanel);
+  decodeItem(item, dirBlocks, groups, dirQn, dirQnLast, dirMn);
+  const img0 = itBlock * dirNb;
+  const cnt = min(dirNb, n - img0);
+  const g = itGroup;
+  const q0 = itChunk * dirQc;
+  const q1 = min(cnt * np, q0 + dirQc);
+  const m0 = itSub * dirMc;
+  const m1 = pieceEnd(itSub, dirMc, mt);
+  const r0 = m0 * 4;
+  const r1 = min(kg, m1 * 4);
+  const xpad = own;
+  const bpanel = own + <usize>directBPanel;
+  const tile = own + <usize>directTile;
+  const bases = own + <usize>directBases;
+  const table = own + <usize>directTable;
+  padColumns(f32at(x, (img0 * c + g * cg) * h * w), xpad, c * h * w, 0, cg, h, w, ph, pw, wp, imgStride, np, ow, sh, kh, q0, q1);
   fillTapOffsets(table, kd, hp, wp, kh, kw);
-  // Equal chunks of at most KC rows of the reduction.
+  // One image: tiles go straight into y. Several: into a [rows, columns] block, moved to y after.
+  let cbase = f32at(y, (img0 * k + g * kg + r0) * np + q0);
+  let ldc = np;
+  if (cnt > 1) {
+    cbase = own + <usize>directCTemp;
+    ldc = q1 - q0;
+  }
+  fillRows(cbase, ldc, r1 - r0, q1 - q0, bias ? f32at(bias, g * kg + r0) : 0);
+  const ag = packedA + (<usize>(g * mt * kd) << 4);
+  // Equal chunks of at most KC rows of the reduction; each output element sums them in order, so
+  // either loop order below computes the same bits.
   const kcStep = ceilDiv(kd, ceilDiv(kd, KC));
-  for (let img0 = 0; img0 < n; img0 += nb) {
-    const cnt = min(nb, n - img0);
-    const ncols = cnt * np;
-    for (let g = 0; g < groups; g++) {
-      for (let i = 0; i < cnt; i++) {
-        copyPadded(f32at(x, ((img0 + i) * c + g * cg) * h * w), f32at(xpad, i * imgStride), cg, h, w, ph, pw);
+  for (let kc0 = 0; kc0 < kd; kc0 += kcStep) {
+    const kc = min(kcStep, kd - kc0);
+    const last = kc0 + kc >= kd;
+    const panelBytes = kc * 32;
+    const bAll = ceilDiv(q1 - q0, 8) * panelBytes;
+    if (bAll <= B_RESIDENT_BYTES && (m1 - m0) * kc * 16 > bAll) {
+      // The weights outweigh the columns: pack every B panel of the item, then stream each A panel once.
+      for (let q = q0; q < q1; q += 8) {
+        const sameRow = fillColumnBases(bases, q, min(8, q1 - q), np, ow, wp, sh, sw, imgStride);
+        packIm2colPanel(xpad, bpanel + <usize>(((q - q0) >> 3) * panelBytes), table, bases, kc0, kc, sameRow, sw);
       }
-      // One image: tiles go straight into y. Several: into a [kg, cnt * np] matrix, moved to y after.
-      let cbase = f32at(y, (img0 * k + g * kg) * np);
-      let ldc = np;
-      if (cnt > 1) {
-        cbase = ctemp;
-        ldc = ncols;
-        moveRows(y, ctemp, img0, cnt, k, g * kg, kg, np, true);
-      }
-      const ag = packedA + (<usize>(g * mt * kd) << 4);
-      for (let kc0 = 0; kc0 < kd; kc0 += kcStep) {
-        const kc = min(kcStep, kd - kc0);
-        for (let q0 = 0; q0 < ncols; q0 += 8) {
-          const cols = min(8, ncols - q0);
-          const sameRow = fillColumnBases(bases, q0, cols, np, ow, wp, sh, sw, imgStride);
-          packIm2colPanel(xpad, bpanel, table, bases, kc0, kc, sameRow, sw);
-          const last = kc0 + kc >= kd;
-          for (let m = 0; m < mt; m++) {
-            const rows = min(4, kg - m * 4);
-            const c0 = f32at(cbase, m * 4 * ldc + q0);
-            gemmTile(kc, ag + (<usize>(m * kd + kc0) << 4), bpanel, c0, ldc, rows, cols, tile);
-            // The tile is final after the last chunk of the reduction, and still in L1: ReLU it now.
-            if (relu && last) reluTile(c0, ldc, rows, cols);
-          }
+      for (let m = m0; m < m1; m++) {
+        const rows = min(4, kg - m * 4);
+        const a = ag + (<usize>(m * kd + kc0) << 4);
+        for (let q = q0; q < q1; q += 8) {
+          const cols = min(8, q1 - q);
+          const c0 = f32at(cbase, (m * 4 - r0) * ldc + (q - q0));
+          gemmTile(kc, a, bpanel + <usize>(((q - q0) >> 3) * panelBytes), c0, ldc, rows, cols, tile);
+          // The tile is final after the last chunk of the reduction, and still in L1: ReLU it now.
+          if (relu && last) reluTile(c0, ldc, rows, cols);
         }
       }
-      if (cnt > 1) moveRows(y, ctemp, img0, cnt, k, g * kg, kg, np, false);
+      continue;
+    }
+    for (let q = q0; q < q1; q += 8) {
+      const cols = min(8, q1 - q);
+      const sameRow = fillColumnBases(bases, q, cols, np, ow, wp, sh, sw, imgStride);
+      packIm2colPanel(xpad, bpanel, table, bases, kc0, kc, sameRow, sw);
+      for (let m = m0; m < m1; m++) {
+        const rows = min(4, kg - m * 4);
+        const c0 = f32at(cbase, (m * 4 - r0) * ldc + (q - q0));
+        gemmTile(kc, ag + (<usize>(m * kd + kc0) << 4), bpanel, c0, ldc, rows, cols, tile);
+        if (relu && last) reluTile(c0, ldc, rows, cols);
+      }
     }
   }
+  if (cnt > 1) storeBlockRows(y, cbase, img0, k, g * kg + r0, r1 - r0, np, q0, q1);
 }
 
 /** max(0, v) over a rows x cols tile of C (rows ldc floats apart). */
@@ -115,64 +168,81 @@ function reluTile(c: usize, ldc: i32, rows: i32, cols: i32): void {
   }
 }
 
-/** Moves rows k0 .. k0 + kg of images img0 .. img0 + cnt between y (NCHW) and a [kg, cnt * np]
- *  block matrix: into it (`toBlock`) or back out. */
-function moveRows(y: usize, block: usize, img0: i32, cnt: i32, k: i32, k0: i32, kg: i32, np: i32, toBlock: bool): void {
-  const ncols = cnt * np;
-  for (let row = 0; row < kg; row++) {
-    for (let i = 0; i < cnt; i++) {
-      const inY = f32at(y, ((img0 + i) * k + k0 + row) * np);
-      const inBlock = f32at(block, row * ncols + i * np);
-      if (toBlock) memory.copy(inBlock, inY, <usize>np << 2);
-      else memory.copy(inY, inBlock, <usize>np << 2);
+/** Fills `rows` rows (ldc floats apart) of `cols` floats with bias[r] (bias 0: with zeros). */
+function fillRows(c: usize, ldc: i32, rows: i32, cols: i32, bias: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const v: f32 = bias ? load<f32>(f32at(bias, r)) : 0;
+    const splat = f32x4.splat(v);
+    const row = f32at(c, r * ldc);
+    let i = 0;
+    for (; i + 4 <= cols; i += 4) v128.store(f32at(row, i), splat);
+    for (; i < cols; i++) store<f32>(f32at(row, i), v);
+  }
+}
+
+/** Moves a [rows, q1 - q0] block (block columns q0 .. q1 of the images from img0, whose columns
+ *  run image by image) into rows k0 .. k0 + rows of y (NCHW). */
+function storeBlockRows(y: usize, block: usize, img0: i32, k: i32, k0: i32, rows: i32, np: i32, q0: i32, q1: i32): void {
+  const ldc = q1 - q0;
+  for (let row = 0; row < rows; row++) {
+    let q = q0;
+    while (q < q1) {
+      const i = q / np;
+      const p = q - i * np;
+      const len = min(q1, (i + 1) * np) - q;
+      memory.copy(f32at(y, ((img0 + i) * k + k0 + row) * np + p), f32at(block, row * ldc + q - q0), <usize>len << 2);
+      q += len;
     }
   }
 }
 
-/** Fills each output channel plane with its bias, or zeros. */
-function fillBias(y: usize, bias: usize, n: i32, k: i32, np: i32): void {
-  for (let img = 0; img < n; img++) {
-    for (let ko = 0; ko < k; ko++) {
-      const v: f32 = bias ? load<f32>(f32at(bias, ko)) : 0;
-      const splat = f32x4.splat(v);
-      const row = f32at(y, (img * k + ko) * np);
-      let i = 0;
-      for (; i + 4 <= np; i += 4) v128.store(f32at(row, i), splat);
-      for (; i < np; i++) store<f32>(f32at(row, i), v);
-    }
-  }
-}
-
-// ---- conv2d ----
-// Workspace: [weights packed in 4-row panels][planDirect]
-
-// Workspace: [weights packed for the algorithm][the algorithm's own workspace]. Weights are packed
-// on every call here; a planned model packs them once (conv2d_packed).
+// ---- conv2d: weights packed on every call (a planned model packs them once: conv2d_packed) ----
+// Phase 0 packs the weights into the shared region; then conv2d_packed's phases.
+// Workspace: [weights packed for the algorithm][conv2d_packed's workspace].
 
 export function conv2d_workspace(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
-  ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32): i32 {
+  ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, threads: i32): i32 {
   return conv2d_packed_bytes(k, c, groups, kh, kw, algoFor(algo, kh, kw, sh, sw, ph, pw)) +
-    conv2d_packed_workspace(n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, algo);
+    conv2d_packed_workspace(n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, algo, threads);
 }
 
-/** y = conv2d(x, w) + bias (bias = 0 pointer: none), by `algo`. */
-export function conv2d(x: usize, wt: usize, bias: usize, y: usize, n: i32, c: i32, h: i32, w: i32, k: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, ws: usize): void {
+function packedPanels(k: i32, c: i32, groups: i32, a: i32): i32 {
+  return a != 0 ? conv2d_winograd_panels(k, c, groups, 0) : groups * ceilDiv(k / groups, 4);
+}
+
+export function conv2d_items(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
+  ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, threads: i32, phase: i32): i32 {
   const a = algoFor(algo, kh, kw, sh, sw, ph, pw);
-  if (a != 0) {
-    const packed = ws;
-    conv2d_pack_weight(wt, packed, k, c, groups, kh, kw, a);
-    conv2d_packed(x, packed, bias, y, n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, a, 0,
-      ws + <usize>conv2d_packed_bytes(k, c, groups, kh, kw, a));
+  if (phase == 0) return packItems(packedPanels(k, c, groups, a), threads);
+  return conv2d_packed_items(n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, algo, threads, phase - 1);
+}
+
+export function conv2d_range(x: usize, wt: usize, bias: usize, y: usize, n: i32, c: i32, h: i32, w: i32, k: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, ws: usize,
+  threads: i32, phase: i32, thread: i32, i0: i32, i1: i32): void {
+  const a = algoFor(algo, kh, kw, sh, sw, ph, pw);
+  const packed = ws;
+  if (phase == 0) {
+    const panels = packedPanels(k, c, groups, a);
+    for (let i = i0; i < i1; i++) {
+      packRange(i, panels, threads);
+      if (a != 0) conv2d_winograd_pack_weight(wt, packed, k, c, groups, a, 0, packP0, packP1);
+      else packWeightRows(wt, packed, k / groups, (c / groups) * kh * kw, packP0, packP1);
+    }
     return;
   }
-  const kd = (c / groups) * kh * kw;
-  const packedA = ws;
-  const scratch = ws + <usize>packedRowsBytes(groups, k / groups, kd);
-  packWeightRows(wt, packedA, groups, k / groups, kd);
-  fillBias(y, bias, n, k, oh * ow);
-  planDirect(n, c, h, w, k, kh, kw, ph, pw, groups, oh * ow);
-  convDirect(x, packedA, y, n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, scratch, false);
+  conv2d_packed_range(x, packed, bias, y, n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, algo, 0,
+    ws + <usize>conv2d_packed_bytes(k, c, groups, kh, kw, a), threads, phase - 1, thread, i0, i1);
+}
+
+/** y = conv2d(x, w) + bias (bias = 0 pointer: none), by `algo`, on one thread. */
+export function conv2d(x: usize, wt: usize, bias: usize, y: usize, n: i32, c: i32, h: i32, w: i32, k: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, ws: usize): void {
+  for (let phase = 0; ; phase++) {
+    const items = conv2d_items(n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, algo, 1, phase);
+    if (items == 0) break;
+    conv2d_range(x, wt, bias, y, n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, algo, ws, 1, phase, 0, 0, items);
+  }
 }
 
 // ---- conv2d_packed: weights packed once (a planned model), bias and ReLU fused ----
@@ -186,34 +256,61 @@ export function conv2d_packed_bytes(k: i32, c: i32, groups: i32, kh: i32, kw: i3
 
 /** Packs weights [k, c / groups, kh, kw] for conv2d_packed with `algo`, once per model. */
 export function conv2d_pack_weight(w: usize, dst: usize, k: i32, c: i32, groups: i32, kh: i32, kw: i32, algo: i32): void {
-  if (algo != 0 && kh == 3 && kw == 3) conv2d_winograd_pack_weight(w, dst, k, c, groups, algo, 0);
-  else packWeightRows(w, dst, groups, k / groups, (c / groups) * kh * kw);
+  if (algo != 0 && kh == 3 && kw == 3) {
+    conv2d_winograd_pack_weight(w, dst, k, c, groups, algo, 0, 0, conv2d_winograd_panels(k, c, groups, 0));
+  } else {
+    packWeightRows(w, dst, k / groups, (c / groups) * kh * kw, 0, groups * ceilDiv(k / groups, 4));
+  }
 }
 
 export function conv2d_packed_workspace(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
-  ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32): i32 {
+  ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, threads: i32): i32 {
   const a = algoFor(algo, kh, kw, sh, sw, ph, pw);
-  if (a != 0) return conv2d_winograd_workspace(n, c, h, w, k, groups, ph, pw, oh, ow, a);
-  planDirect(n, c, h, w, k, kh, kw, ph, pw, groups, oh * ow);
-  return directBytes;
+  if (a != 0) return conv2d_winograd_workspace(n, c, h, w, k, groups, ph, pw, oh, ow, a, oneThread(threads));
+  planDirect(n, c, h, w, k, kh, kw, ph, pw, groups, oh * ow, threads);
+  return oneThread(threads) * directBytes;
 }
 
-/** y = conv2d(x, w) + bias, then max(0, y) when relu != 0, over weights packed by conv2d_pack_weight. */
-export function conv2d_packed(x: usize, packed: usize, bias: usize, y: usize, n: i32, c: i32, h: i32, w: i32, k: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, relu: i32, ws: usize): void {
+export function conv2d_packed_items(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
+  ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, threads: i32, phase: i32): i32 {
+  const a = algoFor(algo, kh, kw, sh, sw, ph, pw);
+  if (a != 0) return conv2d_winograd_items(n, c, h, w, k, groups, ph, pw, oh, ow, a, oneThread(threads), phase);
+  if (phase != 0) return 0;
+  planDirect(n, c, h, w, k, kh, kw, ph, pw, groups, oh * ow, threads);
+  return dirItems;
+}
+
+export function conv2d_packed_range(x: usize, packed: usize, bias: usize, y: usize, n: i32, c: i32, h: i32, w: i32, k: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, relu: i32, ws: usize,
+  threads: i32, phase: i32, thread: i32, i0: i32, i1: i32): void {
   const a = algoFor(algo, kh, kw, sh, sw, ph, pw);
   if (a != 0) {
-    conv2d_winograd(x, packed, bias, y, n, c, h, w, k, groups, ph, pw, oh, ow, a, relu, ws);
+    conv2d_winograd_range(x, packed, bias, y, n, c, h, w, k, groups, ph, pw, oh, ow, a, relu, ws, oneThread(threads),
+      phase, thread, i0, i1);
     return;
   }
-  fillBias(y, bias, n, k, oh * ow);
-  planDirect(n, c, h, w, k, kh, kw, ph, pw, groups, oh * ow);
-  convDirect(x, packed, y, n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, ws, relu != 0);
+  planDirect(n, c, h, w, k, kh, kw, ph, pw, groups, oh * ow, threads);
+  const own = ws + <usize>thread * <usize>directBytes;
+  for (let i = i0; i < i1; i++) {
+    directItem(x, packed, bias, y, n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, relu != 0, own, i);
+  }
+}
+
+/** y = conv2d(x, w) + bias, then max(0, y) when relu != 0, over weights packed by conv2d_pack_weight, on one thread. */
+export function conv2d_packed(x: usize, packed: usize, bias: usize, y: usize, n: i32, c: i32, h: i32, w: i32, k: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, relu: i32, ws: usize): void {
+  for (let phase = 0; ; phase++) {
+    const items = conv2d_packed_items(n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, algo, 1, phase);
+    if (items == 0) break;
+    conv2d_packed_range(x, packed, bias, y, n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, algo, relu, ws, 1,
+      phase, 0, 0, items);
+  }
 }
 
 // ---- conv2d_backward_input ----
-// Stride 1: [flipped weights in 4-row panels][planDirect of the transposed convolution].
-// Otherwise: planCol2im.
+// Winograd and stride 1: phase 0 packs the flipped, transposed kernel into the shared region, then
+// the phases of the transposed convolution (k channels in, c out, padding k - 1 - p).
+// Otherwise: phase 0 packs W^T, phase 1 runs the col2im items (planCol2im).
 
 // @ts-ignore: decorator
 @inline function inputGradIsConv(kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32): bool {
@@ -221,151 +318,295 @@ export function conv2d_packed(x: usize, packed: usize, bias: usize, y: usize, n:
 }
 
 export function conv2d_backward_input_workspace(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
-  ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32): i32 {
+  ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, threads: i32): i32 {
   const a = algoFor(algo, kh, kw, sh, sw, ph, pw);
   if (a != 0) {
-    // The transposed convolution: k channels in, c out, padding 2 - p, on the flipped kernel.
     return conv2d_winograd_weight_bytes(k, c, groups, a) +
-      conv2d_winograd_workspace(n, k, oh, ow, c, groups, 2 - ph, 2 - pw, h, w, a);
+      conv2d_winograd_workspace(n, k, oh, ow, c, groups, 2 - ph, 2 - pw, h, w, a, oneThread(threads));
   }
   if (inputGradIsConv(kh, kw, sh, sw, ph, pw)) {
-    planDirect(n, k, oh, ow, c, kh, kw, kh - 1 - ph, kw - 1 - pw, groups, h * w);
-    return packedRowsBytes(groups, c / groups, (k / groups) * kh * kw) + directBytes;
+    planDirect(n, k, oh, ow, c, kh, kw, kh - 1 - ph, kw - 1 - pw, groups, h * w, threads);
+    return packedRowsBytes(groups, c / groups, (k / groups) * kh * kw) + oneThread(threads) * directBytes;
   }
-  planCol2im(n, c, h, w, k, kh, kw, ph, pw, groups, oh * ow);
-  return colBytes;
+  planCol2im(n, c, h, w, k, kh, kw, ph, pw, groups, oh * ow, threads);
+  return colShared + oneThread(threads) * colBytes;
 }
 
-/** dx = gradient of conv2d with respect to its input. */
-export function conv2d_backward_input(dy: usize, wt: usize, dx: usize, n: i32, c: i32, h: i32, w: i32, k: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, ws: usize): void {
+/** 4-row panels of the weights packed for the input gradient. */
+function inputGradPanels(c: i32, k: i32, kh: i32, kw: i32, groups: i32, a: i32, asConv: bool): i32 {
+  if (a != 0) return conv2d_winograd_panels(k, c, groups, 1);
+  if (asConv) return groups * ceilDiv(c / groups, 4);
+  return groups * ceilDiv((c / groups) * kh * kw, 4);
+}
+
+export function conv2d_backward_input_items(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
+  ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, threads: i32, phase: i32): i32 {
+  const a = algoFor(algo, kh, kw, sh, sw, ph, pw);
+  const asConv = inputGradIsConv(kh, kw, sh, sw, ph, pw);
+  if (phase == 0) return packItems(inputGradPanels(c, k, kh, kw, groups, a, asConv), threads);
+  if (a != 0) return conv2d_winograd_items(n, k, oh, ow, c, groups, 2 - ph, 2 - pw, h, w, a, oneThread(threads), phase - 1);
+  if (phase != 1) return 0;
+  if (asConv) {
+    planDirect(n, k, oh, ow, c, kh, kw, kh - 1 - ph, kw - 1 - pw, groups, h * w, threads);
+    return dirItems;
+  }
+  planCol2im(n, c, h, w, k, kh, kw, ph, pw, groups, oh * ow, threads);
+  return colItems;
+}
+
+export function conv2d_backward_input_range(dy: usize, wt: usize, dx: usize, n: i32, c: i32, h: i32, w: i32, k: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, ws: usize,
+  threads: i32, phase: i32, thread: i32, i0: i32, i1: i32): void {
   const cg = c / groups;
   const kg = k / groups;
   const a = algoFor(algo, kh, kw, sh, sw, ph, pw);
+  const asConv = inputGradIsConv(kh, kw, sh, sw, ph, pw);
+  const packed = ws;
+  if (phase == 0) {
+    const panels = inputGradPanels(c, k, kh, kw, groups, a, asConv);
+    for (let i = i0; i < i1; i++) {
+      packRange(i, panels, threads);
+      if (a != 0) conv2d_winograd_pack_weight(wt, packed, k, c, groups, a, 1, packP0, packP1);
+      else if (asConv) packWeightFlipped(wt, packed, kg, cg, kh, kw, packP0, packP1);
+      else packWeightColumns(wt, packed, kg, cg * kh * kw, packP0, packP1);
+    }
+    return;
+  }
   if (a != 0) {
-    conv2d_winograd_pack_weight(wt, ws, k, c, groups, a, 1);
-    conv2d_winograd(dy, ws, 0, dx, n, k, oh, ow, c, groups, 2 - ph, 2 - pw, h, w, a, 0,
-      ws + <usize>conv2d_winograd_weight_bytes(k, c, groups, a));
+    conv2d_winograd_range(dy, packed, 0, dx, n, k, oh, ow, c, groups, 2 - ph, 2 - pw, h, w, a, 0,
+      ws + <usize>conv2d_winograd_weight_bytes(k, c, groups, a), oneThread(threads), phase - 1, thread, i0, i1);
     return;
   }
-  if (inputGradIsConv(kh, kw, sh, sw, ph, pw)) {
+  if (asConv) {
     // Stride 1: dx is a plain convolution of dy with the rotated kernel, padded by k - 1 - p.
-    const packedA = ws;
-    const scratch = ws + <usize>packedRowsBytes(groups, cg, kg * kh * kw);
-    packWeightFlipped(wt, packedA, groups, kg, cg, kh, kw);
-    fillBias(dx, 0, n, c, h * w);
-    planDirect(n, k, oh, ow, c, kh, kw, kh - 1 - ph, kw - 1 - pw, groups, h * w);
-    convDirect(dy, packedA, dx, n, k, oh, ow, c, kh, kw, 1, 1, kh - 1 - ph, kw - 1 - pw, groups, h, w, scratch, false);
+    planDirect(n, k, oh, ow, c, kh, kw, kh - 1 - ph, kw - 1 - pw, groups, h * w, threads);
+    const own = ws + <usize>packedRowsBytes(groups, cg, kg * kh * kw) + <usize>thread * <usize>directBytes;
+    for (let i = i0; i < i1; i++) {
+      directItem(dy, packed, 0, dx, n, k, oh, ow, c, kh, kw, 1, 1, kh - 1 - ph, kw - 1 - pw, groups, h, w, false, own, i);
+    }
     return;
   }
-  // Strided: dcol = W^T dY one 4x8 tile at a time, each tile scattered (col2im) into padded
-  // copies of a block of images' dx, whose interiors are then copied out.
-  const kd = cg * kh * kw;
+  planCol2im(n, c, h, w, k, kh, kw, ph, pw, groups, oh * ow, threads);
+  const own = ws + <usize>colShared + <usize>thread * <usize>colBytes;
+  for (let i = i0; i < i1; i++) col2imItem(dy, packed, dx, n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, own, i);
+}
+
+/** Strided input gradient, item `item` of planCol2im (image block, group, chunk of input
+ *  channels): dcol = W^T dY one 4x8 tile at a time for the chunk's rows, each tile scattered
+ *  (col2im) into padded copies of the block's dx planes of the chunk, whose interiors are then
+ *  copied out. A dx value receives its terms in the same order whatever the chunks. */
+function col2imItem(dy: usize, packedA: usize, dx: usize, n: i32, c: i32, h: i32, w: i32, k: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, own: usize, item: i32): void {
+  const cg = c / groups;
+  const kg = k / groups;
+  const taps = kh * kw;
+  const kd = cg * taps;
   const np = oh * ow;
   const mt = ceilDiv(kd, 4);
   const hp = h + 2 * ph;
   const wp = w + 2 * pw;
-  const nb = imagesPerBlock(n, np, NB_COLS);
-  const imgStride = cg * hp * wp;
-  planCol2im(n, c, h, w, k, kh, kw, ph, pw, groups, np);
-  const packedA = ws;
-  const dxpad = ws + <usize>colDxPad;
-  const bpanel = ws + <usize>colBPanel;
-  const tile = ws + <usize>colTile;
-  const bases = ws + <usize>colBases;
-  const srcs = ws + <usize>colSrcs;
-  const table = ws + <usize>colTable;
-  packWeightColumns(wt, packedA, groups, kg, kd);
-  fillTapOffsets(table, kd, hp, wp, kh, kw);
-  for (let img0 = 0; img0 < n; img0 += nb) {
-    const cnt = min(nb, n - img0);
-    const ncols = cnt * np;
-    for (let g = 0; g < groups; g++) {
-      const ag = packedA + (<usize>(g * mt * kg) << 4);
-      memory.fill(dxpad, 0, <usize>(cnt * imgStride) << 2);
-      for (let q0 = 0; q0 < ncols; q0 += 8) {
-        const cols = min(8, ncols - q0);
-        packDyPanel(dy, bpanel, srcs, q0, cols, np, img0, k, g, kg);
-        fillColumnBases(bases, q0, cols, np, ow, wp, sh, sw, imgStride);
-        for (let m = 0; m < mt; m++) {
-          gemmTileToScratch(kg, ag + (<usize>(m * kg) << 4), bpanel, tile);
-          scatterTile(tile, dxpad, table, bases, m * 4, min(4, kd - m * 4), cols);
-        }
-      }
-      for (let i = 0; i < cnt; i++) {
-        copyInterior(f32at(dxpad, i * imgStride), f32at(dx, ((img0 + i) * c + g * cg) * h * w), cg, h, w, ph, pw);
-      }
+  const blockItems = groups * colCn;
+  const img0 = (item / blockItems) * colNb;
+  const g = (item % blockItems) / colCn;
+  const chunk = item % colCn;
+  const cnt = min(colNb, n - img0);
+  const ncols = cnt * np;
+  const ci0 = chunk * colCc;
+  const ci1 = pieceEnd(chunk, colCc, cg);
+  const imgStride = (ci1 - ci0) * hp * wp;
+  const dxpad = own;
+  const bpanel = own + <usize>colBPanel;
+  const tile = own + <usize>colTile;
+  const bases = own + <usize>colBases;
+  const srcs = own + <usize>colSrcs;
+  const table = own + <usize>colTable;
+  // The chunk's rows of dcol: ci0 * taps is a multiple of 4 (colCc is), so they start on a panel.
+  const m0 = (ci0 * taps) >> 2;
+  const m1 = ceilDiv(ci1 * taps, 4);
+  fillTapOffsets(table, (ci1 - ci0) * taps, hp, wp, kh, kw);
+  const ag = packedA + (<usize>(g * mt * kg) << 4);
+  memory.fill(dxpad, 0, <usize>(cnt * imgStride) << 2);
+  for (let q0 = 0; q0 < ncols; q0 += 8) {
+    const cols = min(8, ncols - q0);
+    packDyPanel(dy, bpanel, srcs, q0, cols, np, img0, k, g, kg);
+    fillColumnBases(bases, q0, cols, np, ow, wp, sh, sw, imgStride);
+    for (let m = m0; m < m1; m++) {
+      gemmTileToScratch(kg, ag + (<usize>(m * kg) << 4), bpanel, tile);
+      scatterTile(tile, dxpad, table, bases, m * 4 - ci0 * taps, min(4, kd - m * 4), cols);
     }
+  }
+  for (let i = 0; i < cnt; i++) {
+    copyInterior(f32at(dxpad, i * imgStride), f32at(dx, ((img0 + i) * c + g * cg + ci0) * h * w), ci1 - ci0, h, w, ph, pw);
+  }
+}
+
+/** dx = gradient of conv2d with respect to its input, on one thread. */
+export function conv2d_backward_input(dy: usize, wt: usize, dx: usize, n: i32, c: i32, h: i32, w: i32, k: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, ws: usize): void {
+  for (let phase = 0; ; phase++) {
+    const items = conv2d_backward_input_items(n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, algo, 1, phase);
+    if (items == 0) break;
+    conv2d_backward_input_range(dy, wt, dx, n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, algo, ws, 1, phase, 0, 0, items);
   }
 }
 
 // ---- conv2d_backward_weight ----
+// Phases (planWeightGrad): [A packed once], the partial sums and the bias gradient, [the partials added].
 
 export function conv2d_backward_weight_workspace(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
-  ph: i32, pw: i32, groups: i32, oh: i32, ow: i32): i32 {
-  planWeightGrad(n, c, h, w, k, kh, kw, ph, pw, groups, oh * ow);
-  return wgBytes;
+  ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, threads: i32): i32 {
+  planWeightGrad(n, c, h, w, k, kh, kw, ph, pw, groups, oh * ow, threads);
+  return wgShared + oneThread(threads) * wgBytes;
 }
 
-/** dw = sum over the batch of dY * col(X)^T; dbias (when not 0) = sum of dY per channel. The
- *  reduction runs over chunks of PC positions, which span several images when the maps are small. */
-export function conv2d_backward_weight(x: usize, dy: usize, dw: usize, dbias: usize, n: i32, c: i32, h: i32, w: i32, k: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, ws: usize): void {
+/** What phase `phase` of the weight gradient does: 0 pack A, 1 partial sums and bias, 2 sum the
+ *  partials, 3 nothing (past the last phase). */
+function weightGradStep(phase: i32): i32 {
+  const step = wgSharedA ? phase : phase + 1;
+  return step == 2 && wgSumItems == 0 ? 3 : min(step, 3);
+}
+
+export function conv2d_backward_weight_items(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
+  ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, threads: i32, phase: i32): i32 {
+  planWeightGrad(n, c, h, w, k, kh, kw, ph, pw, groups, oh * ow, threads);
+  const step = weightGradStep(phase);
+  if (step == 0) return wgPackItems;
+  if (step == 1) return wgDwItems + wgBiasItems;
+  return step == 2 ? wgSumItems : 0;
+}
+
+export function conv2d_backward_weight_range(x: usize, dy: usize, dw: usize, dbias: usize, n: i32, c: i32, h: i32, w: i32,
+  k: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, ws: usize,
+  threads: i32, phase: i32, thread: i32, i0: i32, i1: i32): void {
+  planWeightGrad(n, c, h, w, k, kh, kw, ph, pw, groups, oh * ow, threads);
+  const own = ws + <usize>wgShared + <usize>thread * <usize>wgBytes;
+  const kd = (c / groups) * kh * kw;
+  const step = weightGradStep(phase);
+  for (let i = i0; i < i1; i++) {
+    if (step == 0) packDyChunks(dy, ws, n, k, groups, oh * ow, i);
+    else if (step == 2) sumPartials(dw, ws + <usize>wgPartials, k * kd, i);
+    else if (i < wgDwItems) weightGradItem(x, dy, dw, ws, n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, own, i);
+    else if (dbias) biasGradItem(dy, dbias, n, k, oh * ow, i - wgDwItems);
+  }
+}
+
+/** Chunk s of PC positions: sets chunkImg0 (its image block's first image), chunkImages (the
+ *  block's images), chunkQ0 (its first column in the block) and chunkCols. */
+let chunkImg0: i32 = 0;
+let chunkImages: i32 = 0;
+let chunkQ0: i32 = 0;
+let chunkCols: i32 = 0;
+function positionChunk(s: i32, n: i32, np: i32): void {
+  const b = s / wgCpb;
+  chunkImg0 = b * wgNb;
+  chunkImages = min(wgNb, n - chunkImg0);
+  chunkQ0 = (s - b * wgCpb) * PC;
+  chunkCols = min(PC, chunkImages * np - chunkQ0);
+}
+
+/** Pack item `item`: the A operand (dY rows) of its (chunk, group) pairs, into the shared region. */
+function packDyChunks(dy: usize, shared: usize, n: i32, k: i32, groups: i32, np: i32, item: i32): void {
+  const kg = k / groups;
+  const end = pieceEnd(item, wgPackLen, wgChunks * groups);
+  for (let pair = item * wgPackLen; pair < end; pair++) {
+    const s = pair / groups;
+    positionChunk(s, n, np);
+    packDyRows(dy, shared + <usize>pair * <usize>wgABytes, chunkQ0, chunkCols, np, chunkImg0, k, pair - s * groups, kg, ceilDiv(kg, 4));
+  }
+}
+
+/** Item `item` of the partial sums: partial `part` (chunks of PC positions, wgRch of them) of dW
+ *  for group g and the 8-column panels [t0, t1) of its kd columns, into dW itself (partial 0) or
+ *  the shared region. */
+function weightGradItem(x: usize, dy: usize, dw: usize, shared: usize, n: i32, c: i32, h: i32, w: i32, k: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, own: usize, item: i32): void {
   const cg = c / groups;
   const kg = k / groups;
-  const kd = cg * kh * kw;
+  const taps = kh * kw;
+  const kd = cg * taps;
   const np = oh * ow;
   const mt = ceilDiv(kg, 4);
   const nt = ceilDiv(kd, 8);
   const hp = h + 2 * ph;
   const wp = w + 2 * pw;
-  const nb = imagesPerBlock(n, np, PC);
   const imgStride = cg * hp * wp;
-  planWeightGrad(n, c, h, w, k, kh, kw, ph, pw, groups, np);
-  const xpad = ws;
-  const apack = ws + <usize>wgAPack;
-  const bpack = ws + <usize>wgBPack;
-  const tile = ws + <usize>wgTile;
-  const table = ws + <usize>wgTable;
-  memory.fill(xpad, 0, <usize>wgAPack);
+  const part = item / (groups * wgTn);
+  const g = (item / wgTn) % groups;
+  const ti = item % wgTn;
+  const t0 = ti * wgTc;
+  const t1 = pieceEnd(ti, wgTc, nt);
+  const col0 = t0 * 8;
+  const col1 = min(kd, t1 * 8);
+  // The input channels the item's taps read: only those are padded.
+  const ci0 = col0 / taps;
+  const ci1 = (col1 - 1) / taps + 1;
+  const xpad = own;
+  const bpack = own + <usize>wgBPack;
+  const tile = own + <usize>wgTile;
+  const table = own + <usize>wgTable;
+  const dst = part == 0 ? dw : shared + <usize>wgPartials + <usize>(part - 1) * <usize>wgPartBytes;
+  const dwg = f32at(dst, g * kg * kd);
+  for (let r = 0; r < kg; r++) memory.fill(f32at(dwg, r * kd + col0), 0, <usize>(col1 - col0) << 2);
   fillTapOffsets(table, kd, hp, wp, kh, kw);
-  memory.fill(dw, 0, <usize>(k * kd) << 2);
-  for (let img0 = 0; img0 < n; img0 += nb) {
-    const cnt = min(nb, n - img0);
-    const ncols = cnt * np;
-    for (let g = 0; g < groups; g++) {
-      for (let i = 0; i < cnt; i++) {
-        copyPadded(f32at(x, ((img0 + i) * c + g * cg) * h * w), f32at(xpad, i * imgStride), cg, h, w, ph, pw);
-      }
-      const dwg = f32at(dw, g * kg * kd);
-      for (let q0 = 0; q0 < ncols; q0 += PC) {
-        const pc = min(PC, ncols - q0);
-        packDyRows(dy, apack, q0, pc, np, img0, k, g, kg, mt);
-        for (let t = 0; t < nt; t++) {
-          packColumnsTransposed(xpad, bpack + (<usize>(t * pc) << 5), table, t, kd, q0, pc, np, oh, ow, wp, sh, sw, imgStride);
-        }
-        for (let t = 0; t < nt; t++) {
-          const cols = min(8, kd - t * 8);
-          const b = bpack + (<usize>(t * pc) << 5);
-          for (let m = 0; m < mt; m++) {
-            const rows = min(4, kg - m * 4);
-            gemmTile(pc, apack + (<usize>(m * pc) << 4), b, f32at(dwg, m * 4 * kd + t * 8), kd, rows, cols, tile);
-          }
-        }
+  const s1 = min(wgChunks, (part + 1) * wgRch);
+  for (let s = part * wgRch; s < s1; s++) {
+    positionChunk(s, n, np);
+    const q0 = chunkQ0;
+    const pc = chunkCols;
+    padColumns(f32at(x, (chunkImg0 * c + g * cg) * h * w), xpad, c * h * w, ci0, ci1, h, w, ph, pw, wp, imgStride, np, ow, sh, kh,
+      q0, q0 + pc);
+    let apack = own + <usize>wgAPack;
+    if (wgSharedA) apack = shared + <usize>(s * groups + g) * <usize>wgABytes;
+    else packDyRows(dy, apack, q0, pc, np, chunkImg0, k, g, kg, mt);
+    for (let t = t0; t < t1; t++) {
+      packColumnsTransposed(xpad, bpack + (<usize>((t - t0) * pc) << 5), table, t, kd, q0, pc, np, oh, ow, wp, sh, sw, imgStride);
+    }
+    for (let t = t0; t < t1; t++) {
+      const cols = min(8, kd - t * 8);
+      const bp = bpack + (<usize>((t - t0) * pc) << 5);
+      for (let m = 0; m < mt; m++) {
+        const rows = min(4, kg - m * 4);
+        gemmTile(pc, apack + (<usize>(m * pc) << 4), bp, f32at(dwg, m * 4 * kd + t * 8), kd, rows, cols, tile);
       }
     }
   }
-  if (dbias) {
-    for (let ko = 0; ko < k; ko++) {
-      let acc = f32x4.splat(0);
-      let tail: f32 = 0;
-      for (let img = 0; img < n; img++) {
-        const row = f32at(dy, (img * k + ko) * np);
-        let i = 0;
-        for (; i + 4 <= np; i += 4) acc = f32x4.add(acc, v128.load(f32at(row, i)));
-        for (; i < np; i++) tail += load<f32>(f32at(row, i));
-      }
-      store<f32>(f32at(dbias, ko), hsum32(acc) + tail);
+}
+
+/** dW (partial 0) += partials 1, 2, ... (from `partials`) in order, over the floats of sum item `item`. */
+function sumPartials(dw: usize, partials: usize, len: i32, item: i32): void {
+  const e0 = item * wgSumLen;
+  const e1 = pieceEnd(item, wgSumLen, len);
+  for (let part = 1; part < wgParts; part++) {
+    const p = partials + <usize>(part - 1) * <usize>wgPartBytes;
+    let e = e0;
+    for (; e + 4 <= e1; e += 4) v128.store(f32at(dw, e), f32x4.add(v128.load(f32at(dw, e)), v128.load(f32at(p, e))));
+    for (; e < e1; e++) store<f32>(f32at(dw, e), load<f32>(f32at(dw, e)) + load<f32>(f32at(p, e)));
+  }
+}
+
+/** dbias for the channels of bias item `item`: the sum of dY over images and positions, per channel. */
+function biasGradItem(dy: usize, dbias: usize, n: i32, k: i32, np: i32, item: i32): void {
+  const k0 = item * wgBiasCh;
+  const k1 = pieceEnd(item, wgBiasCh, k);
+  for (let ko = k0; ko < k1; ko++) {
+    let acc = f32x4.splat(0);
+    let tail: f32 = 0;
+    for (let img = 0; img < n; img++) {
+      const row = f32at(dy, (img * k + ko) * np);
+      let i = 0;
+      for (; i + 4 <= np; i += 4) acc = f32x4.add(acc, v128.load(f32at(row, i)));
+      for (; i < np; i++) tail += load<f32>(f32at(row, i));
     }
+    store<f32>(f32at(dbias, ko), hsum32(acc) + tail);
+  }
+}
+
+/** dw = sum over the batch of dY * col(X)^T; dbias (when not 0) = sum of dY per channel; on one thread. */
+export function conv2d_backward_weight(x: usize, dy: usize, dw: usize, dbias: usize, n: i32, c: i32, h: i32, w: i32, k: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, ws: usize): void {
+  for (let phase = 0; ; phase++) {
+    const items = conv2d_backward_weight_items(n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, 1, phase);
+    if (items == 0) break;
+    conv2d_backward_weight_range(x, dy, dw, dbias, n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, ws, 1, phase, 0, 0, items);
   }
 }

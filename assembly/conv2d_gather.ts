@@ -2,25 +2,71 @@
 // interleaved, as f32_gemm_4x8 reads them), the col2im scatter of the strided input gradient, and
 // the two operands of the weight gradient.
 //
-// Each image's input (one group at a time) is first copied into a zero-bordered scratch plane, so
-// that gathering needs no bounds checks: every tap reads at base(p) + off(kk), where base(p) is
+// Each image's input (one group at a time, the rows an item reads) is first copied into a
+// zero-bordered scratch plane, so that gathering needs no bounds checks: every tap reads at base(p) + off(kk), where base(p) is
 // the window's corner for output position p and off(kk) the tap's offset for kk = (ci, ky, kx).
 // Columns q run over the positions of a block of images (q = image * np + p).
 import { f32at, transposeStore4x4 } from './util';
 
-/** Copies `planes` planes of h x w into planes of (h + 2 ph) x (w + 2 pw) whose border is already
- *  zero (the caller zeroes the scratch once per call; only the interior is written here). */
-export function copyPadded(src: usize, dst: usize, planes: i32, h: i32, w: i32, ph: i32, pw: i32): void {
-  const wp = w + 2 * pw;
-  const plane = (h + 2 * ph) * wp;
-  for (let c = 0; c < planes; c++) {
-    for (let y = 0; y < h; y++) {
-      memory.copy(f32at(dst, c * plane + (y + ph) * wp + pw), f32at(src, (c * h + y) * w), <usize>w << 2);
+/** Copies w floats from src to dst (rows are short: a loop beats memory.copy's call per row). */
+// @ts-ignore: decorator
+@inline function copyRow(dst: usize, src: usize, w: i32): void {
+  let i = 0;
+  for (; i + 4 <= w; i += 4) v128.store(f32at(dst, i), v128.load(f32at(src, i)));
+  for (; i < w; i++) store<f32>(f32at(dst, i), load<f32>(f32at(src, i)));
+}
+
+// @ts-ignore: decorator
+@inline function zeroRow(dst: usize, w: i32): void {
+  const z = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= w; i += 4) v128.store(f32at(dst, i), z);
+  for (; i < w; i++) store<f32>(f32at(dst, i), 0);
+}
+
+/** Writes rows [r0, r1) of the zero-bordered copies of planes [c0, c1) (h x w each, at src) into
+ *  planes of `plane` floats with rows `wp` floats long (at dst): padded row r holds input row
+ *  r - ph after pw zeros and before zeros up to wp, or only zeros where it is padding. Whole rows,
+ *  borders included, so the scratch needs no clearing first (it may hold another layer's rows). */
+export function padRows(src: usize, dst: usize, c0: i32, c1: i32, h: i32, w: i32, ph: i32, pw: i32, plane: i32, wp: i32,
+  r0: i32, r1: i32): void {
+  const right = wp - pw - w;
+  for (let ci = c0; ci < c1; ci++) {
+    const s = f32at(src, ci * h * w);
+    const d = f32at(dst, ci * plane);
+    for (let r = r0; r < r1; r++) {
+      const row = f32at(d, r * wp);
+      const iy = r - ph;
+      if (iy < 0 || iy >= h) {
+        zeroRow(row, wp);
+        continue;
+      }
+      zeroRow(row, pw);
+      copyRow(f32at(row, pw), f32at(s, iy * w), w);
+      zeroRow(f32at(row, pw + w), right);
     }
   }
 }
 
-/** The reverse of copyPadded: the interiors of padded planes back into h x w planes. */
+/** The padded rows (channels [c0, c1)) that the windows of block columns [q0, q1) read: for each
+ *  image of the block the columns touch, from its first output row times the stride to its last
+ *  one's plus the kernel's height. x: the block's first image at the group's first channel, images
+ *  xStride floats apart; the padded images are imgStride floats apart, (h + 2 ph) x wp each. */
+export function padColumns(x: usize, xpad: usize, xStride: i32, c0: i32, c1: i32, h: i32, w: i32, ph: i32, pw: i32,
+  wp: i32, imgStride: i32, np: i32, ow: i32, sh: i32, kh: i32, q0: i32, q1: i32): void {
+  if (q1 <= q0) return;
+  const hp = h + 2 * ph;
+  const i1 = (q1 - 1) / np;
+  for (let i = q0 / np; i <= i1; i++) {
+    const lo = max(q0, i * np) - i * np;
+    const hi = min(q1, (i + 1) * np) - i * np;
+    const r0 = (lo / ow) * sh;
+    const r1 = min(hp, ((hi - 1) / ow) * sh + kh);
+    padRows(f32at(x, i * xStride), f32at(xpad, i * imgStride), c0, c1, h, w, ph, pw, hp * wp, wp, r0, r1);
+  }
+}
+
+/** The reverse of padRows: the interiors of padded planes back into h x w planes. */
 export function copyInterior(src: usize, dst: usize, planes: i32, h: i32, w: i32, ph: i32, pw: i32): void {
   const wp = w + 2 * pw;
   const plane = (h + 2 * ph) * wp;

@@ -21,44 +21,36 @@
 //   conv2d_winograd_transform.ts   the lane table, the input (B^T d B) and output (A^T M A) transforms
 //   conv2d_winograd_plan.ts        the packed weights' size and the workspace layout (planWinograd)
 //
+// Work items (for threads; conv2d_plan.ts says why items): one per column block (image block,
+// group, block of tiles) when there are enough of them; otherwise (few images, small maps) three
+// phases over shared V and M, none repeating another's work: the input transforms, cut by input
+// channels; the GEMMs, cut by transform points xi (and by 4-row panels of output channels when
+// the points are too few); the output transforms, cut by output channels. Either way each output
+// is computed by the same operations in the same order, so any cut gives the same bits.
+//
 // Nothing here allocates: the driver works in the caller's workspace, whose layout planWinograd
-// writes once for both conv2d_winograd_workspace and conv2d_winograd.
+// writes once for conv2d_winograd_workspace, conv2d_winograd_items and conv2d_winograd_range.
 import { f32_gemm_4x8, f32_gemm_4x8_zero } from './f32_gemm_4x8';
+import { padRows } from './conv2d_gather';
+import { decodeItem, itBlock, itChunk, itGroup, pieceEnd } from './conv2d_plan';
 import {
-  pl_cg, pl_hp, pl_kc, pl_kg, pl_kgp, pl_lanes, pl_m, pl_mm, pl_nb, pl_ncb, pl_T, pl_tmp, pl_tpi, pl_tw, pl_v, pl_wp,
-  pl_xiM, pl_xiV, pl_xpad, planWinograd, uPointBytes,
+  pl_blocks, pl_cbn, pl_cbnLast, pl_cbs, pl_cc, pl_cg, pl_cn, pl_hp, pl_k, pl_kc, pl_kg, pl_kgp, pl_lanes, pl_m, pl_mBlock,
+  pl_mc, pl_mm, pl_mn, pl_nb, pl_ncb, pl_oc, pl_oh, pl_on, pl_ow, pl_pc, pl_pn, pl_private, pl_shared, pl_split, pl_T,
+  pl_tmp, pl_tpi, pl_tw, pl_v, pl_vBlock, pl_wp, pl_xiM, pl_xiV, pl_xpad, planWinograd, uPointBytes,
 } from './conv2d_winograd_plan';
 import { fillLanes, inputTransform2, inputTransform4, outputTransform2, outputTransform4 } from './conv2d_winograd_transform';
 import { f32at } from './util';
 
 export { conv2d_winograd_pack_weight } from './conv2d_winograd_pack';
-export { conv2d_winograd_weight_bytes } from './conv2d_winograd_plan';
+export { conv2d_winograd_panels, conv2d_winograd_weight_bytes } from './conv2d_winograd_plan';
 
-/** Copies `planes` planes of h x w to rows `wp` floats apart, planes `plane` floats apart (the
- *  destination's border is zero already). */
-function copyPadded(src: usize, dst: usize, planes: i32, h: i32, w: i32, plane: i32, wp: i32): void {
-  // Rows are short (2..56 floats): a loop beats memory.copy's call per row.
-  const rowB = <usize>wp << 2;
-  const planeB = <usize>plane << 2;
-  const w4 = w & ~3;
-  for (let ci = 0; ci < planes; ci++) {
-    let d = dst + <usize>ci * planeB;
-    for (let yy = 0; yy < h; yy++) {
-      let i = 0;
-      for (; i < w4; i += 4) v128.store(f32at(d, i), v128.load(f32at(src, i)));
-      for (; i < w; i++) store<f32>(f32at(d, i), load<f32>(f32at(src, i)));
-      src = f32at(src, w);
-      d += rowB;
-    }
-  }
-}
-
-/** M[panel][xi][kgp][8] = U[xi] V[xi] for the points xi of a column block: one GEMM per point, the
- *  B panel (8 tiles, kc channels) in L1 across the A panels of U[xi]. */
-function gemmPoints(ug: usize, uxi: usize, vblk: usize, xiS: usize, mblk: usize, xiM: usize, T: i32, npb: i32, mt: i32,
-  cg: i32, kcStep: i32): void {
+/** M[panel][xi][kgp][8] = U[xi] V[xi] for the points xi in [xi0, xi1) of a column block and the
+ *  4-row panels [m0, m1) of output channels: one GEMM per point, the B panel (8 tiles, kc channels) in L1 across
+ *  the A panels of U[xi]. */
+function gemmPoints(ug: usize, uxi: usize, vblk: usize, xiS: usize, mblk: usize, xiM: usize, T: i32, npb: i32, xi0: i32,
+  xi1: i32, m0: i32, m1: i32, cg: i32, kcStep: i32): void {
   const mPanel = <usize>T * xiM;
-  for (let xi = 0; xi < T; xi++) {
+  for (let xi = xi0; xi < xi1; xi++) {
     const ux = ug + <usize>xi * uxi;
     const vx = vblk + <usize>xi * xiS;
     const mx = mblk + <usize>xi * xiM;
@@ -67,7 +59,7 @@ function gemmPoints(ug: usize, uxi: usize, vblk: usize, xiS: usize, mblk: usize,
       for (let j = 0; j < npb; j++) {
         const bp = vx + (<usize>(j * cg + kc0) << 5);
         const cp = mx + <usize>j * mPanel;
-        for (let mp = 0; mp < mt; mp++) {
+        for (let mp = m0; mp < m1; mp++) {
           const ap = ux + (<usize>(mp * cg + kc0) << 4);
           if (kc0 == 0) f32_gemm_4x8_zero(kc, ap, bp, cp + (<usize>mp << 7), 8);
           else f32_gemm_4x8(kc, ap, bp, cp + (<usize>mp << 7), 8);
@@ -78,61 +70,125 @@ function gemmPoints(ug: usize, uxi: usize, vblk: usize, xiS: usize, mblk: usize,
 }
 
 export function conv2d_winograd_workspace(n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32, pw: i32,
-  oh: i32, ow: i32, m: i32): i32 {
-  return planWinograd(n, c, h, w, k, groups, ph, pw, oh, ow, m);
+  oh: i32, ow: i32, m: i32, threads: i32): i32 {
+  return planWinograd(n, c, h, w, k, groups, ph, pw, oh, ow, m, threads);
+}
+
+/** Items of phase `phase` (0; 1 and 2 when split), 0 past the last phase. */
+export function conv2d_winograd_items(n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32, pw: i32,
+  oh: i32, ow: i32, m: i32, threads: i32, phase: i32): i32 {
+  planWinograd(n, c, h, w, k, groups, ph, pw, oh, ow, m, threads);
+  if (!pl_split) return phase == 0 ? pl_cbs : 0;
+  if (phase == 0) return pl_cbs * pl_cn;
+  if (phase == 1) return pl_cbs * pl_pn * pl_mn;
+  return phase == 2 ? pl_cbs * pl_on : 0;
 }
 
 /** y = conv2d(x, w, 3x3, stride 1, padding ph, pw) + bias (bias 0: none), ReLU when relu = 1,
- *  with w packed by conv2d_winograd_pack_weight for the same m; ws holds
- *  conv2d_winograd_workspace(...) bytes. y is overwritten. */
-export function conv2d_winograd(x: usize, packedU: usize, bias: usize, y: usize, n: i32, c: i32, h: i32, w: i32,
-  k: i32, groups: i32, ph: i32, pw: i32, oh: i32, ow: i32, m: i32, relu: i32, ws: usize): void {
-  planWinograd(n, c, h, w, k, groups, ph, pw, oh, ow, m);
-  if (oh <= 0 || ow <= 0) return;
-  const mm = pl_m, T = pl_T, cg = pl_cg, kg = pl_kg, kgp = pl_kgp;
-  const hp = pl_hp, wp = pl_wp, tw = pl_tw, tpi = pl_tpi, nb = pl_nb, ncb = pl_ncb, kcStep = pl_kc;
-  const xpad = ws + <usize>pl_xpad;
-  const vblk = ws + <usize>pl_v;
-  const mblk = ws + <usize>pl_mm;
-  const lanes = ws + <usize>pl_lanes;
-  const tmp = ws + <usize>pl_tmp;
-  const mt = kgp >> 2;
-  const plane = hp * wp;
-  const imgStride = cg * plane;
-  const ohow = oh * ow;
-  const set = m >> 8;   // F(4,3)'s point set
-
-  memory.fill(xpad, 0, <usize>(nb * imgStride + 16) << 2);
-  for (let img0 = 0; img0 < n; img0 += nb) {
-    const cnt = min(nb, n - img0);
-    const ncols = cnt * tpi;
-    for (let g = 0; g < groups; g++) {
-      // Zero-bordered copies of this group's input planes of the block's images.
-      for (let i = 0; i < cnt; i++) {
-        copyPadded(f32at(x, ((img0 + i) * c + g * cg) * h * w), f32at(xpad, i * imgStride + ph * wp + pw), cg, h, w, plane, wp);
-      }
-      const uxi = <usize>uPointBytes(kg, cg);
-      const ug = packedU + <usize>(g * T) * uxi;
-      const yg = f32at(y, (img0 * k + g * kg) * ohow);
-      for (let q0 = 0; q0 < ncols; q0 += ncb) {
-        const cols = min(ncb, ncols - q0);
-        const npb = (cols + 7) >> 3;
-        const nlg = npb * 2;
-        fillLanes(lanes, q0, cols, mm, tw, tpi, wp, imgStride, oh, ow, k * ohow);
-        const xiS = <usize>pl_xiV;
-        if (mm == 4) {
-          inputTransform4(xpad, vblk, lanes, nlg, cg, <usize>plane << 2, <usize>wp << 2, xiS, tmp, set);
-        } else {
-          inputTransform2(xpad, vblk, lanes, nlg, cg, <usize>plane << 2, <usize>wp << 2, xiS, tmp);
-        }
-        gemmPoints(ug, uxi, vblk, xiS, mblk, <usize>pl_xiM, T, npb, mt, cg, kcStep);
-        if (mm == 4) {
-          outputTransform4(mblk, yg, bias ? f32at(bias, g * kg) : 0, relu, lanes, nlg, kg, <usize>pl_xiM, <usize>ohow << 2, <usize>ow << 2,
-            tmp, set);
-        } else {
-          outputTransform2(mblk, yg, bias ? f32at(bias, g * kg) : 0, relu, lanes, nlg, kg, <usize>pl_xiM, <usize>ohow << 2, <usize>ow << 2);
-        }
-      }
+ *  with w packed by conv2d_winograd_pack_weight for the same m: items [i0, i1) of phase `phase`
+ *  (conv2d_winograd_items), run by thread `thread` of `threads` in its slice of ws (which holds
+ *  conv2d_winograd_workspace(..., threads) bytes). y's outputs are overwritten. */
+export function conv2d_winograd_range(x: usize, packedU: usize, bias: usize, y: usize, n: i32, c: i32, h: i32, w: i32,
+  k: i32, groups: i32, ph: i32, pw: i32, oh: i32, ow: i32, m: i32, relu: i32, ws: usize, threads: i32, phase: i32,
+  thread: i32, i0: i32, i1: i32): void {
+  planWinograd(n, c, h, w, k, groups, ph, pw, oh, ow, m, threads);
+  const own = ws + <usize>pl_shared + <usize>thread * <usize>pl_private;
+  for (let item = i0; item < i1; item++) {
+    if (!pl_split) {
+      // The whole column block, in this thread's V and M.
+      const vblk = own + <usize>pl_v;
+      const mblk = own + <usize>pl_mm;
+      columnBlock(item, groups, n, own);
+      transformInputs(x, c, h, w, ph, pw, m, own, 0, pl_cg, vblk);
+      multiply(packedU, vblk, mblk, 0, pl_T, 0, pl_kgp >> 2);
+      transformOutputs(y, bias, relu, k, oh, ow, m, own, mblk, 0, pl_kg);
+      continue;
     }
+    // Split: the column block's V and M live in the shared region.
+    const per = phase == 0 ? pl_cn : phase == 1 ? pl_pn * pl_mn : pl_on;
+    const cb = item / per;
+    const part = item - cb * per;
+    const vblk = ws + <usize>cb * <usize>(pl_vBlock + pl_mBlock);
+    const mblk = vblk + <usize>pl_vBlock;
+    columnBlock(cb, groups, n, own);
+    if (phase == 0) {
+      transformInputs(x, c, h, w, ph, pw, m, own, part * pl_cc, pieceEnd(part, pl_cc, pl_cg), vblk);
+    } else if (phase == 1) {
+      const pi = part / pl_mn;
+      const mi = part - pi * pl_mn;
+      multiply(packedU, vblk, mblk, pi * pl_pc, pieceEnd(pi, pl_pc, pl_T), mi * pl_mc, pieceEnd(mi, pl_mc, pl_kgp >> 2));
+    } else {
+      transformOutputs(y, bias, relu, k, oh, ow, m, own, mblk, part * pl_oc, pieceEnd(part, pl_oc, pl_kg));
+    }
+  }
+}
+
+// The column block of an item, set by columnBlock: its image block's first image, its group, its
+// first tile (block column), its tiles, 8-column panels and groups of 4 lanes.
+let cbImg0: i32 = 0;
+let cbGroup: i32 = 0;
+let cbQ0: i32 = 0;
+let cbCols: i32 = 0;
+let cbPanels: i32 = 0;
+let cbLaneGroups: i32 = 0;
+
+/** Selects column block cb (image block, group, block of tiles) and fills its lane table in the
+ *  thread's slice `own`. */
+function columnBlock(cb: i32, groups: i32, n: i32, own: usize): void {
+  decodeItem(cb, pl_blocks, groups, pl_cbn, pl_cbnLast, 1);
+  cbImg0 = itBlock * pl_nb;
+  cbGroup = itGroup;
+  cbQ0 = itChunk * pl_ncb;
+  cbCols = min(pl_ncb, min(pl_nb, n - cbImg0) * pl_tpi - cbQ0);
+  cbPanels = (cbCols + 7) >> 3;
+  cbLaneGroups = cbPanels * 2;
+  fillLanes(own + <usize>pl_lanes, cbQ0, cbCols, pl_m, pl_tw, pl_tpi, pl_wp, pl_cg * pl_hp * pl_wp, pl_oh, pl_ow, pl_k * pl_oh * pl_ow);
+}
+
+/** The input transforms of the column block's tiles for input channels [c0, c1) into vblk, from
+ *  zero-bordered copies of the rows of the input planes the tiles read (for each image they touch,
+ *  from its first tile row to its last one's, plus the 2 rows a tile reaches past). */
+function transformInputs(x: usize, c: i32, h: i32, w: i32, ph: i32, pw: i32, m: i32, own: usize, c0: i32, c1: i32, vblk: usize): void {
+  const mm = pl_m, tw = pl_tw, tpi = pl_tpi, hp = pl_hp, wp = pl_wp;
+  const plane = hp * wp;
+  const imgStride = pl_cg * plane;
+  const xpad = own + <usize>pl_xpad;
+  const xg = f32at(x, (cbImg0 * c + cbGroup * pl_cg) * h * w);
+  const last = cbQ0 + cbCols - 1;
+  for (let i = cbQ0 / tpi; i <= last / tpi; i++) {
+    const lo = max(cbQ0, i * tpi) - i * tpi;
+    const hi = min(last + 1, (i + 1) * tpi) - i * tpi;
+    padRows(f32at(xg, i * c * h * w), f32at(xpad, i * imgStride), c0, c1, h, w, ph, pw, plane, wp,
+      (lo / tw) * mm, min(hp, ((hi - 1) / tw) * mm + mm + 2));
+  }
+  const lanes = own + <usize>pl_lanes;
+  const tmp = own + <usize>pl_tmp;
+  if (mm == 4) {
+    inputTransform4(xpad, vblk, lanes, cbLaneGroups, pl_cg, c0, c1, <usize>plane << 2, <usize>wp << 2, <usize>pl_xiV, tmp, m >> 8);
+  } else {
+    inputTransform2(xpad, vblk, lanes, cbLaneGroups, pl_cg, c0, c1, <usize>plane << 2, <usize>wp << 2, <usize>pl_xiV, tmp);
+  }
+}
+
+/** M = U V for the column block, points [xi0, xi1) and 4-row panels [m0, m1) of output channels. */
+function multiply(packedU: usize, vblk: usize, mblk: usize, xi0: i32, xi1: i32, m0: i32, m1: i32): void {
+  const uxi = <usize>uPointBytes(pl_kg, pl_cg);
+  gemmPoints(packedU + <usize>(cbGroup * pl_T) * uxi, uxi, vblk, <usize>pl_xiV, mblk, <usize>pl_xiM, pl_T, cbPanels,
+    xi0, xi1, m0, m1, pl_cg, pl_kc);
+}
+
+/** The output transforms (bias, ReLU) of the column block's tiles for output channels [ko0, ko1) of its group. */
+function transformOutputs(y: usize, bias: usize, relu: i32, k: i32, oh: i32, ow: i32, m: i32, own: usize, mblk: usize,
+  ko0: i32, ko1: i32): void {
+  const kg = pl_kg;
+  const ohow = oh * ow;
+  const yg = f32at(y, (cbImg0 * k + cbGroup * kg) * ohow);
+  const bg = bias ? f32at(bias, cbGroup * kg) : 0;
+  const lanes = own + <usize>pl_lanes;
+  if (pl_m == 4) {
+    outputTransform4(mblk, yg, bg, relu, lanes, cbLaneGroups, ko0, ko1, <usize>pl_xiM, <usize>ohow << 2, <usize>ow << 2,
+      own + <usize>pl_tmp, m >> 8);
+  } else {
+    outputTransform2(mblk, yg, bg, relu, lanes, cbLaneGroups, ko0, ko1, <usize>pl_xiM, <usize>ohow << 2, <usize>ow << 2);
   }
 }

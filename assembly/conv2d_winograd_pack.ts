@@ -106,8 +106,10 @@ const ZERO_KERNEL = memory.data(9 * 4); // read as the kernels of rows past the 
  *  and in channel ko, the 3x3 kernel rotated by 180 degrees (a conv with c outputs and k inputs,
  *  padding 2 - p, computes conv2d's backward input). The transform runs in float64 (f64x2 over
  *  two out channels), in registers (no static scratch: callers may pack on several threads), and
- *  is rounded to float32 once. */
-export function conv2d_winograd_pack_weight(w: usize, dst: usize, k: i32, c: i32, groups: i32, m: i32, flipped: i32): void {
+ *  is rounded to float32 once. Packs panels [p0, p1) of conv2d_winograd_panels (panel g * mt + mp):
+ *  threads share one packing. */
+export function conv2d_winograd_pack_weight(w: usize, dst: usize, k: i32, c: i32, groups: i32, m: i32, flipped: i32,
+  p0: i32, p1: i32): void {
   const six = (m & 0xff) == 4;
   const alpha = six ? 6 : 4;
   const T = alpha * alpha;
@@ -128,58 +130,58 @@ export function conv2d_winograd_pack_weight(w: usize, dst: usize, k: i32, c: i32
   const inv0 = f64x2.splat(1 / n0), invA = f64x2.splat(1 / na), invB = f64x2.splat(1 / nb);
   const A = f64x2.splat(pa), A2 = f64x2.splat(pa * pa), B = f64x2.splat(pb), B2 = f64x2.splat(pb * pb);
   const last = alpha - 1;
-  for (let g = 0; g < groups; g++) {
-    for (let mp = 0; mp < mt; mp++) {
-      for (let i = 0; i < ci2; i++) {
-        // The 3x3 kernels of (mp * 4 + r, i), r = 0..3: w[g*kg + o][i] or, flipped, w[g*kg + i][o]
-        // rotated by 180 degrees (tap t read at 8 - t); one f32x4 per tap over the 4 rows.
-        const o = mp * 4;
-        const k0 = o < ko2 ? f32at(w, (flipped ? (g * kg + i) * cg + o : (g * kg + o) * cg + i) * 9) : ZERO_KERNEL;
-        const k1 = o + 1 < ko2 ? f32at(w, (flipped ? (g * kg + i) * cg + o + 1 : (g * kg + o + 1) * cg + i) * 9) : ZERO_KERNEL;
-        const k2 = o + 2 < ko2 ? f32at(w, (flipped ? (g * kg + i) * cg + o + 2 : (g * kg + o + 2) * cg + i) * 9) : ZERO_KERNEL;
-        const k3 = o + 3 < ko2 ? f32at(w, (flipped ? (g * kg + i) * cg + o + 3 : (g * kg + o + 3) * cg + i) * 9) : ZERO_KERNEL;
-        // Tap (u, v) of the 4 rows, as f64x2 halves: rows 0-1 (l) and 2-3 (h).
-        const f = flipped != 0;
-        const v00 = tap4(k0, k1, k2, k3, f ? 32 : 0), v01 = tap4(k0, k1, k2, k3, f ? 28 : 4), v02 = tap4(k0, k1, k2, k3, f ? 24 : 8);
-        const v10 = tap4(k0, k1, k2, k3, f ? 20 : 12), v11 = tap4(k0, k1, k2, k3, 16), v12 = tap4(k0, k1, k2, k3, f ? 12 : 20);
-        const v20 = tap4(k0, k1, k2, k3, f ? 8 : 24), v21 = tap4(k0, k1, k2, k3, f ? 4 : 28), v22 = tap4(k0, k1, k2, k3, f ? 0 : 32);
-        const l00 = promoteLo(v00), l01 = promoteLo(v01), l02 = promoteLo(v02), l10 = promoteLo(v10), l11 = promoteLo(v11);
-        const l12 = promoteLo(v12), l20 = promoteLo(v20), l21 = promoteLo(v21), l22 = promoteLo(v22);
-        const h00 = promoteHi(v00), h01 = promoteHi(v01), h02 = promoteHi(v02), h10 = promoteHi(v10), h11 = promoteHi(v11);
-        const h12 = promoteHi(v12), h20 = promoteHi(v20), h21 = promoteHi(v21), h22 = promoteHi(v22);
-        // Row r of G g (G along the kernel's rows u), then G along its columns v: U[r][q].
-        const out = dst + <usize>(g * T) * xiStride + (<usize>(mp * ci2 + i) << 4);
-        const rs = <usize>alpha * xiStride;
-        storeGRow(out, xiStride, six,
-          gRow(0, last, l00, l10, l20, inv0, A, A2, invA, B, B2, invB), gRow(0, last, l01, l11, l21, inv0, A, A2, invA, B, B2, invB),
-          gRow(0, last, l02, l12, l22, inv0, A, A2, invA, B, B2, invB), gRow(0, last, h00, h10, h20, inv0, A, A2, invA, B, B2, invB),
-          gRow(0, last, h01, h11, h21, inv0, A, A2, invA, B, B2, invB), gRow(0, last, h02, h12, h22, inv0, A, A2, invA, B, B2, invB),
+  for (let p = p0; p < p1; p++) {
+    const g = p / mt;
+    const mp = p - g * mt;
+    for (let i = 0; i < ci2; i++) {
+      // The 3x3 kernels of (mp * 4 + r, i), r = 0..3: w[g*kg + o][i] or, flipped, w[g*kg + i][o]
+      // rotated by 180 degrees (tap t read at 8 - t); one f32x4 per tap over the 4 rows.
+      const o = mp * 4;
+      const k0 = o < ko2 ? f32at(w, (flipped ? (g * kg + i) * cg + o : (g * kg + o) * cg + i) * 9) : ZERO_KERNEL;
+      const k1 = o + 1 < ko2 ? f32at(w, (flipped ? (g * kg + i) * cg + o + 1 : (g * kg + o + 1) * cg + i) * 9) : ZERO_KERNEL;
+      const k2 = o + 2 < ko2 ? f32at(w, (flipped ? (g * kg + i) * cg + o + 2 : (g * kg + o + 2) * cg + i) * 9) : ZERO_KERNEL;
+      const k3 = o + 3 < ko2 ? f32at(w, (flipped ? (g * kg + i) * cg + o + 3 : (g * kg + o + 3) * cg + i) * 9) : ZERO_KERNEL;
+      // Tap (u, v) of the 4 rows, as f64x2 halves: rows 0-1 (l) and 2-3 (h).
+      const f = flipped != 0;
+      const v00 = tap4(k0, k1, k2, k3, f ? 32 : 0), v01 = tap4(k0, k1, k2, k3, f ? 28 : 4), v02 = tap4(k0, k1, k2, k3, f ? 24 : 8);
+      const v10 = tap4(k0, k1, k2, k3, f ? 20 : 12), v11 = tap4(k0, k1, k2, k3, 16), v12 = tap4(k0, k1, k2, k3, f ? 12 : 20);
+      const v20 = tap4(k0, k1, k2, k3, f ? 8 : 24), v21 = tap4(k0, k1, k2, k3, f ? 4 : 28), v22 = tap4(k0, k1, k2, k3, f ? 0 : 32);
+      const l00 = promoteLo(v00), l01 = promoteLo(v01), l02 = promoteLo(v02), l10 = promoteLo(v10), l11 = promoteLo(v11);
+      const l12 = promoteLo(v12), l20 = promoteLo(v20), l21 = promoteLo(v21), l22 = promoteLo(v22);
+      const h00 = promoteHi(v00), h01 = promoteHi(v01), h02 = promoteHi(v02), h10 = promoteHi(v10), h11 = promoteHi(v11);
+      const h12 = promoteHi(v12), h20 = promoteHi(v20), h21 = promoteHi(v21), h22 = promoteHi(v22);
+      // Row r of G g (G along the kernel's rows u), then G along its columns v: U[r][q].
+      const out = dst + <usize>(g * T) * xiStride + (<usize>(mp * ci2 + i) << 4);
+      const rs = <usize>alpha * xiStride;
+      storeGRow(out, xiStride, six,
+        gRow(0, last, l00, l10, l20, inv0, A, A2, invA, B, B2, invB), gRow(0, last, l01, l11, l21, inv0, A, A2, invA, B, B2, invB),
+        gRow(0, last, l02, l12, l22, inv0, A, A2, invA, B, B2, invB), gRow(0, last, h00, h10, h20, inv0, A, A2, invA, B, B2, invB),
+        gRow(0, last, h01, h11, h21, inv0, A, A2, invA, B, B2, invB), gRow(0, last, h02, h12, h22, inv0, A, A2, invA, B, B2, invB),
+        inv0, A, A2, invA, B, B2, invB);
+      storeGRow(out + rs, xiStride, six,
+        gRow(1, last, l00, l10, l20, inv0, A, A2, invA, B, B2, invB), gRow(1, last, l01, l11, l21, inv0, A, A2, invA, B, B2, invB),
+        gRow(1, last, l02, l12, l22, inv0, A, A2, invA, B, B2, invB), gRow(1, last, h00, h10, h20, inv0, A, A2, invA, B, B2, invB),
+        gRow(1, last, h01, h11, h21, inv0, A, A2, invA, B, B2, invB), gRow(1, last, h02, h12, h22, inv0, A, A2, invA, B, B2, invB),
+        inv0, A, A2, invA, B, B2, invB);
+      storeGRow(out + 2 * rs, xiStride, six,
+        gRow(2, last, l00, l10, l20, inv0, A, A2, invA, B, B2, invB), gRow(2, last, l01, l11, l21, inv0, A, A2, invA, B, B2, invB),
+        gRow(2, last, l02, l12, l22, inv0, A, A2, invA, B, B2, invB), gRow(2, last, h00, h10, h20, inv0, A, A2, invA, B, B2, invB),
+        gRow(2, last, h01, h11, h21, inv0, A, A2, invA, B, B2, invB), gRow(2, last, h02, h12, h22, inv0, A, A2, invA, B, B2, invB),
+        inv0, A, A2, invA, B, B2, invB);
+      if (six) {
+        storeGRow(out + 3 * rs, xiStride, true,
+          gRow(3, 5, l00, l10, l20, inv0, A, A2, invA, B, B2, invB), gRow(3, 5, l01, l11, l21, inv0, A, A2, invA, B, B2, invB),
+          gRow(3, 5, l02, l12, l22, inv0, A, A2, invA, B, B2, invB), gRow(3, 5, h00, h10, h20, inv0, A, A2, invA, B, B2, invB),
+          gRow(3, 5, h01, h11, h21, inv0, A, A2, invA, B, B2, invB), gRow(3, 5, h02, h12, h22, inv0, A, A2, invA, B, B2, invB),
           inv0, A, A2, invA, B, B2, invB);
-        storeGRow(out + rs, xiStride, six,
-          gRow(1, last, l00, l10, l20, inv0, A, A2, invA, B, B2, invB), gRow(1, last, l01, l11, l21, inv0, A, A2, invA, B, B2, invB),
-          gRow(1, last, l02, l12, l22, inv0, A, A2, invA, B, B2, invB), gRow(1, last, h00, h10, h20, inv0, A, A2, invA, B, B2, invB),
-          gRow(1, last, h01, h11, h21, inv0, A, A2, invA, B, B2, invB), gRow(1, last, h02, h12, h22, inv0, A, A2, invA, B, B2, invB),
+        storeGRow(out + 4 * rs, xiStride, true,
+          gRow(4, 5, l00, l10, l20, inv0, A, A2, invA, B, B2, invB), gRow(4, 5, l01, l11, l21, inv0, A, A2, invA, B, B2, invB),
+          gRow(4, 5, l02, l12, l22, inv0, A, A2, invA, B, B2, invB), gRow(4, 5, h00, h10, h20, inv0, A, A2, invA, B, B2, invB),
+          gRow(4, 5, h01, h11, h21, inv0, A, A2, invA, B, B2, invB), gRow(4, 5, h02, h12, h22, inv0, A, A2, invA, B, B2, invB),
           inv0, A, A2, invA, B, B2, invB);
-        storeGRow(out + 2 * rs, xiStride, six,
-          gRow(2, last, l00, l10, l20, inv0, A, A2, invA, B, B2, invB), gRow(2, last, l01, l11, l21, inv0, A, A2, invA, B, B2, invB),
-          gRow(2, last, l02, l12, l22, inv0, A, A2, invA, B, B2, invB), gRow(2, last, h00, h10, h20, inv0, A, A2, invA, B, B2, invB),
-          gRow(2, last, h01, h11, h21, inv0, A, A2, invA, B, B2, invB), gRow(2, last, h02, h12, h22, inv0, A, A2, invA, B, B2, invB),
-          inv0, A, A2, invA, B, B2, invB);
-        if (six) {
-          storeGRow(out + 3 * rs, xiStride, true,
-            gRow(3, 5, l00, l10, l20, inv0, A, A2, invA, B, B2, invB), gRow(3, 5, l01, l11, l21, inv0, A, A2, invA, B, B2, invB),
-            gRow(3, 5, l02, l12, l22, inv0, A, A2, invA, B, B2, invB), gRow(3, 5, h00, h10, h20, inv0, A, A2, invA, B, B2, invB),
-            gRow(3, 5, h01, h11, h21, inv0, A, A2, invA, B, B2, invB), gRow(3, 5, h02, h12, h22, inv0, A, A2, invA, B, B2, invB),
-            inv0, A, A2, invA, B, B2, invB);
-          storeGRow(out + 4 * rs, xiStride, true,
-            gRow(4, 5, l00, l10, l20, inv0, A, A2, invA, B, B2, invB), gRow(4, 5, l01, l11, l21, inv0, A, A2, invA, B, B2, invB),
-            gRow(4, 5, l02, l12, l22, inv0, A, A2, invA, B, B2, invB), gRow(4, 5, h00, h10, h20, inv0, A, A2, invA, B, B2, invB),
-            gRow(4, 5, h01, h11, h21, inv0, A, A2, invA, B, B2, invB), gRow(4, 5, h02, h12, h22, inv0, A, A2, invA, B, B2, invB),
-            inv0, A, A2, invA, B, B2, invB);
-          storeGRow(out + 5 * rs, xiStride, true, l20, l21, l22, h20, h21, h22, inv0, A, A2, invA, B, B2, invB);
-        } else {
-          storeGRow(out + 3 * rs, xiStride, false, l20, l21, l22, h20, h21, h22, inv0, A, A2, invA, B, B2, invB);
-        }
+        storeGRow(out + 5 * rs, xiStride, true, l20, l21, l22, h20, h21, h22, inv0, A, A2, invA, B, B2, invB);
+      } else {
+        storeGRow(out + 3 * rs, xiStride, false, l20, l21, l22, h20, h21, h22, inv0, A, A2, invA, B, B2, invB);
       }
     }
   }

@@ -6,8 +6,10 @@
 // its offsets, so the two can never disagree. Globals, not objects, as in conv2d_plan.ts: the
 // module runs without a garbage-collected runtime.
 //
-//   [zero-bordered inputs of an image block][V of a column block][M of a column block]
-//   [lane table of a column block][transform scratch]
+//   [shared V and M of every column block, when split into phases]
+//   [per thread: zero-bordered inputs of an image block, V and M of a column block (when not
+//    split), lane table of a column block, transform scratch]
+import { gridItems, itemTarget, pieces } from './conv2d_plan';
 import { align64, ceilDiv } from './util';
 
 // Bytes the V and M panels of one column block may take. The GEMM of a point xi streams V[xi]
@@ -17,6 +19,7 @@ import { align64, ceilDiv } from './util';
 const BLOCK_BYTES: i32 = 1 << 20;
 // Depth of one GEMM pass (input channels): a B panel is at most 512 * 32 B = 16 KiB, within L1.
 const KC_MAX: i32 = 512;
+const SHRINK_BLOCKS: bool = false;
 
 /** A stride of at least `bytes` spanning an odd number of 64-byte lines, so the (m+2)^2 streams
  *  the transforms write or read `stride` apart fall into different L1 sets (a multiple of 4 KiB
@@ -38,6 +41,11 @@ export function conv2d_winograd_weight_bytes(k: i32, c: i32, groups: i32, m: i32
   return groups * alpha * alpha * max(uPointBytes(kg, cg), uPointBytes(cg, kg));
 }
 
+/** 4-row panels of the packed weights (all groups): what conv2d_winograd_pack_weight's [p0, p1) index. */
+export function conv2d_winograd_panels(k: i32, c: i32, groups: i32, flipped: i32): i32 {
+  return groups * ceilDiv(flipped ? c / groups : k / groups, 4);
+}
+
 export let pl_m: i32 = 0;       // 2 or 4
 export let pl_alpha: i32 = 0;   // m + 2
 export let pl_T: i32 = 0;       // alpha^2 transform points
@@ -54,14 +62,35 @@ export let pl_ncb: i32 = 0;     // columns (tiles) per column block, a multiple 
 export let pl_kc: i32 = 0;      // GEMM depth per pass
 export let pl_xiV: i32 = 0;     // bytes between points in V ([xi][panel][ci][8]) and in M ([panel][xi][kgp][8])
 export let pl_xiM: i32 = 0;
-export let pl_xpad: i32 = 0;    // byte offsets in the workspace
+export let pl_oh: i32 = 0;      // the output map and channels
+export let pl_ow: i32 = 0;
+export let pl_k: i32 = 0;
+export let pl_blocks: i32 = 0;  // image blocks
+export let pl_cbn: i32 = 0;     // column blocks of a full image block, and of the last one
+export let pl_cbnLast: i32 = 0;
+export let pl_cbs: i32 = 0;     // column blocks of the call, all groups
+export let pl_split: bool = false;
+export let pl_cc: i32 = 0;      // split: input channels per input-transform item, and such items per column block
+export let pl_cn: i32 = 0;
+export let pl_pc: i32 = 0;      // split: points per GEMM item and such chunks, times 4-row panels per GEMM item
+export let pl_pn: i32 = 0;      // and such chunks: pn * mn GEMM items per column block
+export let pl_mc: i32 = 0;
+export let pl_mn: i32 = 0;
+export let pl_oc: i32 = 0;      // split: output channels per output-transform item, and such items per column block
+export let pl_on: i32 = 0;
+export let pl_vBlock: i32 = 0;  // bytes of one column block's V, and of its M
+export let pl_mBlock: i32 = 0;
+export let pl_shared: i32 = 0;  // bytes: the V and M of every column block (split), before the threads' slices
+export let pl_private: i32 = 0; // bytes per thread
+export let pl_xpad: i32 = 0;    // byte offsets in a thread's slice
 export let pl_v: i32 = 0;
 export let pl_mm: i32 = 0;
 export let pl_lanes: i32 = 0;
 export let pl_tmp: i32 = 0;
 
-/** Lays out the workspace of conv2d_winograd for these arguments (m as there) and returns its bytes. */
-export function planWinograd(n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32, pw: i32, oh: i32, ow: i32, m: i32): i32 {
+/** Lays out the workspace of conv2d_winograd_range for these arguments (m as there) and `threads`
+ *  threads and returns its bytes. */
+export function planWinograd(n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32, pw: i32, oh: i32, ow: i32, m: i32, threads: i32): i32 {
   const mm = m & 0xff;
   pl_m = mm;
   pl_alpha = mm + 2;
@@ -84,11 +113,53 @@ export function planWinograd(n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32
   pl_kc = ceilDiv(pl_cg, ceilDiv(pl_cg, KC_MAX));
   pl_xiV = oddLines((pl_ncb >> 3) * pl_cg * 32);
   pl_xiM = oddLines(pl_kgp * 32);
+  pl_oh = oh;
+  pl_ow = ow;
+  pl_k = k;
+  pl_blocks = n > 0 && oh > 0 && ow > 0 && pl_kg > 0 ? ceilDiv(n, pl_nb) : 0;
+  const target = itemTarget(threads);
+  // Threads want items: smaller column blocks, as long as U's traffic stays within about four
+  // times V's and M's (U of a small layer sits in L2 anyway).
+  if (SHRINK_BLOCKS && pl_blocks * groups * ceilDiv(pl_nb * pl_tpi, max(8, pl_ncb)) < target) {
+    const want = ceilDiv(target, pl_blocks * groups);
+    const small = max(max(8, (uBytes / (4 * perCol) + 7) & ~7), ((pl_nb * pl_tpi) / want) & ~7);
+    if (small < pl_ncb) {
+      pl_ncb = small;
+      pl_xiV = oddLines((pl_ncb >> 3) * pl_cg * 32);
+    }
+  }
+  pl_cbn = ceilDiv(pl_nb * pl_tpi, max(8, pl_ncb));
+  pl_cbnLast = ceilDiv((n - (pl_blocks - 1) * pl_nb) * pl_tpi, max(8, pl_ncb));
+  pl_cbs = gridItems(pl_blocks, groups, pl_cbn, pl_cbnLast, 1);
+  const mt = pl_kgp >> 2;
+  pl_split = pl_cbs < target;
+  pl_cc = pl_cg; pl_cn = 1;
+  pl_pc = pl_T; pl_pn = 1;
+  pl_mc = mt; pl_mn = 1;
+  pl_oc = pl_kg; pl_on = 1;
+  if (pl_split) {
+    pl_cn = pieces(ceilDiv(pl_cg, 4), pl_cbs, target);
+    pl_cc = ceilDiv(pl_cg, pl_cn);
+    pl_cn = ceilDiv(pl_cg, pl_cc);
+    pl_pn = pieces(pl_T, pl_cbs, target);
+    pl_pc = ceilDiv(pl_T, pl_pn);
+    pl_pn = ceilDiv(pl_T, pl_pc);
+    pl_mn = pieces(mt, pl_cbs * pl_pn, target);
+    pl_mc = ceilDiv(mt, pl_mn);
+    pl_mn = ceilDiv(mt, pl_mc);
+    pl_on = pieces(pl_kg, pl_cbs, target);
+    pl_oc = ceilDiv(pl_kg, pl_on);
+    pl_on = ceilDiv(pl_kg, pl_oc);
+  }
+  pl_vBlock = pl_T * pl_xiV;
+  pl_mBlock = (pl_ncb >> 3) * pl_T * pl_xiM;
+  pl_shared = pl_split ? pl_cbs * (pl_vBlock + pl_mBlock) : 0;
   let off = 0;
   pl_xpad = off; off += align64(pl_nb * pl_cg * pl_hp * pl_wp * 4 + 64);
-  pl_v = off;    off += pl_T * pl_xiV;
-  pl_mm = off;   off += (pl_ncb >> 3) * pl_T * pl_xiM;
+  pl_v = off;    off += pl_split ? 0 : pl_vBlock;
+  pl_mm = off;   off += pl_split ? 0 : pl_mBlock;
   pl_lanes = off; off += align64(pl_ncb * 16);
   pl_tmp = off;  off += 36 * 16;
-  return off;
+  pl_private = off;
+  return pl_shared + max(1, threads) * pl_private;
 }

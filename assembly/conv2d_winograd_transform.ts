@@ -51,9 +51,9 @@ export function fillLanes(lanes: usize, q0: i32, cols: i32, mm: i32, tw: i32, tp
 }
 
 /** Input transform F(4,3) of the column block: for every group of 4 tiles (lane offsets in the
- *  lane table) and input channel, V[xi][panel][ci][lane] = (B^T d B)[xi], on the points of point
+ *  lane table) and input channel ci in [c0, c1), V[xi][panel][ci][lane] = (B^T d B)[xi], on the points of point
  *  set `set` (see pointA, pointB). */
-export function inputTransform4(xpad: usize, vblk: usize, lanes: usize, nlg: i32, cg: i32, planeB: usize, wpB: usize,
+export function inputTransform4(xpad: usize, vblk: usize, lanes: usize, nlg: i32, cg: i32, c0: i32, c1: i32, planeB: usize, wpB: usize,
   xiS: usize, hbuf: usize, set: i32): void {
   const fa = <f32>pointA(set), fb = <f32>pointB(set);
   const A = f32x4.splat(fa), B = f32x4.splat(fb);
@@ -63,8 +63,8 @@ export function inputTransform4(xpad: usize, vblk: usize, lanes: usize, nlg: i32
     const lt = lanes + (<usize>u << 6);
     const o0 = <usize>load<i32>(lt), o1 = <usize>load<i32>(lt, 4), o2 = <usize>load<i32>(lt, 8), o3 = <usize>load<i32>(lt, 12);
     const vd0 = vblk + ((<usize>(u >> 1) * <usize>cg) << 5) + (<usize>(u & 1) << 4);
-    let plane = xpad;
-    for (let ci = 0; ci < cg; ci++) {
+    let plane = xpad + <usize>c0 * planeB;
+    for (let ci = c0; ci < c1; ci++) {
       // Rows: the 6 values of each tile's row r, transposed to 6 vectors over the 4 tiles, then
       // the transform along x into hbuf[r][j].
       let src = plane;
@@ -92,14 +92,14 @@ export function inputTransform4(xpad: usize, vblk: usize, lanes: usize, nlg: i32
 }
 
 /** Input transform F(2,3): rows and columns of B^T = [d0 - d2, d1 + d2, d2 - d1, d3 - d1]. */
-export function inputTransform2(xpad: usize, vblk: usize, lanes: usize, nlg: i32, cg: i32, planeB: usize, wpB: usize,
+export function inputTransform2(xpad: usize, vblk: usize, lanes: usize, nlg: i32, cg: i32, c0: i32, c1: i32, planeB: usize, wpB: usize,
   xiS: usize, hbuf: usize): void {
   for (let u = 0; u < nlg; u++) {
     const lt = lanes + (<usize>u << 6);
     const o0 = <usize>load<i32>(lt), o1 = <usize>load<i32>(lt, 4), o2 = <usize>load<i32>(lt, 8), o3 = <usize>load<i32>(lt, 12);
     const vd0 = vblk + ((<usize>(u >> 1) * <usize>cg) << 5) + (<usize>(u & 1) << 4);
-    let plane = xpad;
-    for (let ci = 0; ci < cg; ci++) {
+    let plane = xpad + <usize>c0 * planeB;
+    for (let ci = c0; ci < c1; ci++) {
       let src = plane;
       let hb = hbuf;
       for (let r = 0; r < 4; r++) {
@@ -157,8 +157,8 @@ export function inputTransform2(xpad: usize, vblk: usize, lanes: usize, nlg: i32
 }
 
 /** Output transform F(4,3) of the column block: y tile = A^T M A + bias (ReLU), per output
- *  channel and group of 4 tiles; yg points at the group's first output channel of image 0. */
-export function outputTransform4(mblk: usize, yg: usize, bias: usize, relu: i32, lanes: usize, nlg: i32, kg: i32, xs: usize,
+ *  channel in [ko0, ko1) and group of 4 tiles; yg points at the group's first output channel of image 0. */
+export function outputTransform4(mblk: usize, yg: usize, bias: usize, relu: i32, lanes: usize, nlg: i32, ko0: i32, ko1: i32, xs: usize,
   planeB: usize, owB: usize, tbuf: usize, set: i32): void {
   const fa = <f32>pointA(set), fb = <f32>pointB(set);
   const A = f32x4.splat(fa), B = f32x4.splat(fb);
@@ -173,7 +173,7 @@ export function outputTransform4(mblk: usize, yg: usize, bias: usize, relu: i32,
     const full = (r0 & r1 & r2 & r3) == 4 && (c0 & c1 & c2 & c3) == 4;
     // M of this panel: [xi][kgp][8]; this half's 4 columns.
     const mb0 = mblk + <usize>(u >> 1) * 36 * xs + (<usize>(u & 1) << 4);
-    for (let ko = 0; ko < kg; ko++) {
+    for (let ko = ko0; ko < ko1; ko++) {
       const mb = mb0 + (<usize>ko << 5);
       // Columns of the 6x6 tile (s): A^T along y into tbuf[i][s].
       for (let s = 0; s < 6; s++) {
@@ -224,7 +224,7 @@ export function outputTransform4(mblk: usize, yg: usize, bias: usize, relu: i32,
 }
 
 /** Output transform F(2,3): A^T = [1, 1, 1, 0; 0, 1, -1, 1]. */
-export function outputTransform2(mblk: usize, yg: usize, bias: usize, relu: i32, lanes: usize, nlg: i32, kg: i32, xs: usize,
+export function outputTransform2(mblk: usize, yg: usize, bias: usize, relu: i32, lanes: usize, nlg: i32, ko0: i32, ko1: i32, xs: usize,
   planeB: usize, owB: usize): void {
   const zero = f32x4.splat(0);
   for (let u = 0; u < nlg; u++) {
@@ -234,7 +234,7 @@ export function outputTransform2(mblk: usize, yg: usize, bias: usize, relu: i32,
     const c0 = load<i32>(lt, 48), c1 = load<i32>(lt, 52), c2 = load<i32>(lt, 56), c3 = load<i32>(lt, 60);
     const full = (r0 & r1 & r2 & r3) == 2 && (c0 & c1 & c2 & c3) == 2;
     const mb0 = mblk + <usize>(u >> 1) * 16 * xs + (<usize>(u & 1) << 4);
-    for (let ko = 0; ko < kg; ko++) {
+    for (let ko = ko0; ko < ko1; ko++) {
       const mb = mb0 + (<usize>ko << 5);
       // Columns s: t0s = m0s + m1s + m2s, t1s = m1s - m2s + m3s (m_rs at xi = r * 4 + s).
       let t00: v128, t01: v128, t02: v128, t03: v128, t10: v128, t11: v128, t12: v128, t13: v128;

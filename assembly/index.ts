@@ -1,12 +1,13 @@
 // The WASM module's exports: kernels over raw pointers (byte offsets into this module's memory)
 // and sizes, one file per op, named as the op is everywhere else (src/ops/<op>.ts,
 // src/backends/*/<op>.ts, test/<op>.test.ts). None of them allocates; memory is managed by the
-// TypeScript side.
+// TypeScript side. The convolutions also come as *_items / *_range pairs: work items that threads
+// sharing this module's memory run side by side (assembly/conv2d.ts).
 export {
-  conv2d, conv2d_workspace,
-  conv2d_packed, conv2d_packed_workspace, conv2d_pack_weight, conv2d_packed_bytes,
-  conv2d_backward_input, conv2d_backward_input_workspace,
-  conv2d_backward_weight, conv2d_backward_weight_workspace,
+  conv2d, conv2d_workspace, conv2d_items, conv2d_range,
+  conv2d_packed, conv2d_packed_workspace, conv2d_packed_items, conv2d_packed_range, conv2d_pack_weight, conv2d_packed_bytes,
+  conv2d_backward_input, conv2d_backward_input_workspace, conv2d_backward_input_items, conv2d_backward_input_range,
+  conv2d_backward_weight, conv2d_backward_weight_workspace, conv2d_backward_weight_items, conv2d_backward_weight_range,
 } from './conv2d';
 export { batch_norm_train, batch_norm_eval, batch_norm_backward } from './batch_norm';
 export { relu, relu_backward } from './relu';
@@ -19,6 +20,12 @@ export { linear, linear_backward } from './linear';
 export { softmax_cross_entropy } from './softmax_cross_entropy';
 export { sgd_step } from './sgd';
 export { adamw_step } from './adamw';
+
+/** Zeroes `bytes` bytes at p: the allocator clears reused blocks with it (a bulk memory.fill, and
+ *  on shared memory much faster than a typed array's fill in JavaScript). */
+export function zero_fill(p: usize, bytes: usize): void {
+  memory.fill(p, 0, bytes);
+}
 
 /** First byte past the module's static data: the TypeScript allocator starts here. */
 export function heap_base(): usize {

@@ -94,7 +94,7 @@ function measureWasm(probe: PeakProbe, bufs: ConvBuffers, pass: Pass, samples: n
 }
 
 export async function runKernelBench(opts: Options): Promise<{ rows: Row[]; peak: number; register: number; micro: number; markdown: string }> {
-  const wasm = (await createBackend('wasm-simd')) as WasmBackend;
+  const wasm = (await createBackend('wasm-simd', { threads: 1 })) as WasmBackend;
   const ref = await createBackend('reference');
   const probe = PeakProbe.load();
   const peakSamples = Array.from({ length: 15 }, () => probe.sample(40));

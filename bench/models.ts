@@ -56,7 +56,7 @@ export function convScratchBytes(wasm: WasmBackend, arch: string, batch: number)
   let max = 0;
   for (const s of convShapes(arch, batch)) {
     const one: Conv2dShape = { ...s, kh: 1, kw: 1, ph: 0, pw: 0 };
-    for (const c of [s, one]) max = Math.max(max, wasm.kernels.conv2d_workspace(...args(c), CONV_ALGORITHM_CODE[conv2dAlgorithm(c)]));
+    for (const c of [s, one]) max = Math.max(max, wasm.kernels.conv2d_workspace(...args(c), CONV_ALGORITHM_CODE[conv2dAlgorithm(c)], wasm.threads));
   }
   return max;
 }

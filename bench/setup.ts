@@ -7,7 +7,9 @@ import type { Module } from '../src/nn/module.js';
 import { Tensor } from '../src/tensor.js';
 
 export async function wasmBackend(): Promise<WasmBackend> {
-  return (await createBackend('wasm-simd')) as WasmBackend;
+  // One thread: these sections compare forms, kernels and peers on one core each (bench/threads.ts
+  // measures threads).
+  return (await createBackend('wasm-simd', { threads: 1 })) as WasmBackend;
 }
 
 /** Uniform values in [-1, 1) from a fixed seed (an LCG: fast for 19M values). */

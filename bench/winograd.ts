@@ -89,10 +89,10 @@ function runners(b: WasmBackend, bufs: Buffers, l: Layer, backward: boolean): { 
   const packMs = {} as Record<'F(2,3)' | 'F(4,3)', number>;
   out.direct = bufs.floats(outLen);
   if (backward) {
-    const ws = bufs.bytes(K.conv2d_backward_input_workspace(...shape, 0));
+    const ws = bufs.bytes(K.conv2d_backward_input_workspace(...shape, 0, 1));
     run.direct = () => K.conv2d_backward_input(src.ptr, w.ptr, out.direct.ptr, ...shape, 0, ws.ptr);
   } else {
-    const ws = bufs.bytes(K.conv2d_workspace(...shape, 0));
+    const ws = bufs.bytes(K.conv2d_workspace(...shape, 0, 1));
     run.direct = () => K.conv2d(src.ptr, w.ptr, 0, out.direct.ptr, ...shape, 0, ws.ptr);
   }
   for (const m of [2, 4] as const) {
@@ -108,10 +108,10 @@ function runners(b: WasmBackend, bufs: Buffers, l: Layer, backward: boolean): { 
     out[algo] = bufs.floats(outLen);
     if (backward) {
       // conv2d_backward_input packs the flipped kernel on every call: subtract packMs for the run alone.
-      const ws = bufs.bytes(K.conv2d_backward_input_workspace(...shape, m));
+      const ws = bufs.bytes(K.conv2d_backward_input_workspace(...shape, m, 1));
       run[algo] = () => K.conv2d_backward_input(src.ptr, w.ptr, out[algo].ptr, ...shape, m, ws.ptr);
     } else {
-      const ws = bufs.bytes(K.conv2d_packed_workspace(...shape, m));
+      const ws = bufs.bytes(K.conv2d_packed_workspace(...shape, m, 1));
       run[algo] = () => K.conv2d_packed(src.ptr, u.ptr, 0, out[algo].ptr, ...shape, m, 0, ws.ptr);
     }
   }
@@ -255,7 +255,7 @@ function layerAccuracy(b: WasmBackend, quick: boolean): string {
       for (const m of [2, ...POINT_SETS.map(([set]) => 4 | (set << 8))]) {
         const u = bufs.bytes(K.conv2d_packed_bytes(k, c, 1, 3, 3, m));
         K.conv2d_pack_weight(W.ptr, u.ptr, k, c, 1, 3, 3, m);
-        const ws = bufs.bytes(K.conv2d_packed_workspace(n, c, h, h, k, 3, 3, 1, 1, 1, 1, 1, h, h, m));
+        const ws = bufs.bytes(K.conv2d_packed_workspace(n, c, h, h, k, 3, 3, 1, 1, 1, 1, 1, h, h, m, 1));
         K.conv2d_packed(X.ptr, u.ptr, 0, Y.ptr, n, c, h, h, k, 3, 3, 1, 1, 1, 1, 1, h, h, m, 0, ws.ptr);
         errs.push(relErrF64(b.view(Y), ref));
       }
@@ -286,7 +286,7 @@ function networkAccuracy(b: WasmBackend, arch: string, size: number, n: number):
     const shape = [s.n, s.c, s.h, s.w, s.k, s.kh, s.kw, s.sh, s.sw, s.ph, s.pw, s.groups, s.oh, s.ow] as const;
     const bufs = new Buffers(b);
     try {
-      const ws = bufs.bytes(K.conv2d_workspace(...shape, m));
+      const ws = bufs.bytes(K.conv2d_workspace(...shape, m, 1));
       K.conv2d((X as WasmBuf).ptr, (W as WasmBuf).ptr, B ? (B as WasmBuf).ptr : 0, (Y as WasmBuf).ptr, ...shape, m, ws.ptr);
     } finally {
       bufs.free();
@@ -313,7 +313,7 @@ function networkAccuracy(b: WasmBackend, arch: string, size: number, n: number):
 }
 
 async function accuracy(quick: boolean): Promise<void> {
-  const b = (await createBackend('wasm-simd')) as WasmBackend;
+  const b = (await createBackend('wasm-simd', { threads: 1 })) as WasmBackend;
   console.log('Per-layer error against a float64 direct convolution (||ours - ref|| / ||ref||), padding 1:');
   const layers = layerAccuracy(b, quick);
   console.log('\nLogits of a fused RepVGG, stride-1 3x3 convs on Winograd, against the same model on the direct conv:');
@@ -330,7 +330,7 @@ async function main(): Promise<void> {
   if (args.includes('--accuracy')) return accuracy(quick);
   const ri = args.indexOf('--rounds');
   const rounds = ri >= 0 ? Number(args[ri + 1]) : quick ? 3 : 9;
-  const b = (await createBackend('wasm-simd')) as WasmBackend;
+  const b = (await createBackend('wasm-simd', { threads: 1 })) as WasmBackend;
   console.log(machineLine());
   const fwd: Row[] = [];
   for (const n of quick ? [1] : [1, 8]) {

@@ -66,6 +66,12 @@ export interface AdamWOptions {
 
 export interface Backend {
   readonly name: 'wasm-simd' | 'reference';
+  /** Threads the backend's kernels really run on (1: the calling thread only). */
+  readonly threads: number;
+  /** Why it runs fewer threads than were asked for, or null. */
+  readonly threadsReason: string | null;
+  /** Ends the backend's worker threads, if any (later calls run on the calling thread). */
+  dispose(): void;
 
   // ---- memory ----
   /** A new buffer of `length` float32, filled with zeros. */

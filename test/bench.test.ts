@@ -93,19 +93,27 @@ test('bench --json: one row per batch, algorithm and form, with consistent figur
   assert.ok(at2[0].weightBytes > at2[2].weightBytes, 'multi-branch weights (with BN) are larger than the deploy ones');
 });
 
-test('bench (table): a header with every column and one row per batch and form', () => {
-  const r = ok(cli('bench', ...MODEL, '--batch', '1,2', ...FAST, '--relaxed-simd', 'off'), 'bench table');
+test('bench (table): a header with every column and one row per thread count, batch and form', () => {
+  const r = ok(cli('bench', ...MODEL, '--batch', '1,2', '--threads', '1,2', ...FAST, '--relaxed-simd', 'off'), 'bench table');
   assert.ok(r.stdout.includes('backend wasm-simd (simd)'), `--relaxed-simd off runs the plain build:\n${r.stdout}`);
   assert.ok(r.stdout.includes('algorithm auto: the 6 3x3 convs run direct 5, winograd4 1'), r.stdout);
   const lines = r.stdout.split('\n').filter((l) => l.startsWith('|'));
   const cells = (l: string) => l.slice(1, -1).split('|').map((c) => c.trim());
   assert.equal(cells(lines[0]), TABLE_COLUMNS);
   const body = lines.slice(2).map(cells);
-  assert.equal(body.map((c) => `${c[0]} ${c[1]} ${c[2]}`), ['1 multi auto', '1 fused auto', '2 multi auto', '2 fused auto']);
+  // The second group runs the threads the backend really has for 2 (backend.threads; the same number in every row).
+  const two = body[4]?.[0];
+  assert.ok(two === '1' || two === '2', `threads of the second group: ${two}`);
+  assert.ok(r.stdout.includes(`threads: ${two}`), r.stdout);
+  assert.equal(body.map((c) => `${c[0]} ${c[1]} ${c[2]} ${c[3]}`), [
+    '1 1 multi auto', '1 1 fused auto', '1 2 multi auto', '1 2 fused auto',
+    `${two} 1 multi auto`, `${two} 1 fused auto`, `${two} 2 multi auto`, `${two} 2 fused auto`,
+  ]);
   for (const c of body) {
+    const form = c[TABLE_COLUMNS.indexOf('form')];
     assert.is(c.length, TABLE_COLUMNS.length);
-    assert.match(c[TABLE_COLUMNS.indexOf('vs fused')], c[1] === 'multi' ? /^x\d+\.\d\d$/ : /^-$/);
-    assert.match(c[TABLE_COLUMNS.indexOf('planned MiB')], c[1] === 'fused' ? /^\d+\.\d+$/ : /^-$/);
+    assert.match(c[TABLE_COLUMNS.indexOf('vs fused')], form === 'multi' ? /^x\d+\.\d\d$/ : /^-$/);
+    assert.match(c[TABLE_COLUMNS.indexOf('planned MiB')], form === 'fused' ? /^\d+\.\d+$/ : /^-$/);
     assert.match(c[TABLE_COLUMNS.indexOf('min-max')], /^[\d.]+-[\d.]+$/);
     assert.is(c[TABLE_COLUMNS.indexOf('samples')], '2 x 1', 'samples x calls per sample');
   }
@@ -134,6 +142,7 @@ test('bench --weights: a deploy checkpoint times the fused and deploy forms and 
 test('bench: bad lists and sizes are usage errors naming them', async () => {
   fails(await inProcess('bench', ...MODEL, '--form', 'multi,fast'), 'unknown form', '--form', 'multi,fast');
   fails(await inProcess('bench', ...MODEL, '--batch', '1,0'), 'batch 0', '--batch');
+  fails(await inProcess('bench', ...MODEL, '--threads', '1,0'), 'threads 0', '--threads');
   fails(await inProcess('bench', ...MODEL, '--algorithm', 'fft'), 'unknown algorithm', '--algorithm', 'winograd4');
   fails(await inProcess('bench', ...MODEL, '--relaxed-simd', 'maybe'), 'relaxed-simd', '--relaxed-simd', 'auto, on or off');
   fails(await inProcess('bench', '--arch', 'a0', '--size', '16'), 'size 16', '--size', '32');

@@ -127,14 +127,14 @@ function winograd(bufs: Bufs, s: Case, x: WasmBuf, w: WasmBuf, bias: WasmBuf | n
   const shape = [sh.n, sh.c, sh.h, sh.w, sh.k, 3, 3, 1, 1, sh.ph, sh.pw, sh.groups, sh.oh, sh.ow] as const;
   if (flipped) {
     const dx = bufs.floats(s.n * s.c * s.h * s.w, GARBAGE);
-    const ws = bufs.bytes(K.conv2d_backward_input_workspace(...shape, m), NaN);
+    const ws = bufs.bytes(K.conv2d_backward_input_workspace(...shape, m, 1), NaN);
     K.conv2d_backward_input(x.ptr, w.ptr, dx.ptr, ...shape, m, ws.ptr);
     return wasm.view(dx).slice();
   }
   const u = bufs.bytes(K.conv2d_packed_bytes(s.k, s.c, s.groups, 3, 3, m), NaN);
   K.conv2d_pack_weight(w.ptr, u.ptr, s.k, s.c, s.groups, 3, 3, m);
   const y = bufs.floats(s.n * s.k * sh.oh * sh.ow, GARBAGE);
-  const ws = bufs.bytes(K.conv2d_packed_workspace(...shape, m), NaN);
+  const ws = bufs.bytes(K.conv2d_packed_workspace(...shape, m, 1), NaN);
   K.conv2d_packed(x.ptr, u.ptr, bias ? bias.ptr : 0, y.ptr, ...shape, m, s.relu ? 1 : 0, ws.ptr);
   return wasm.view(y).slice();
 }
@@ -287,7 +287,7 @@ test('a Winograd algorithm asked for a conv it does not apply to runs direct (st
       const X = bufs.of(rng.normals(n * c * h * h)), W = bufs.of(rng.normals(k * c * kh * kh));
       const outs = [0, 4].map((m) => {
         const y = bufs.floats(n * k * oh * oh, GARBAGE);
-        const ws = bufs.bytes(K.conv2d_workspace(...shape, m), NaN);
+        const ws = bufs.bytes(K.conv2d_workspace(...shape, m, 1), NaN);
         K.conv2d(X.ptr, W.ptr, 0, y.ptr, ...shape, m, ws.ptr);
         return wasm.view(y).slice();
       });

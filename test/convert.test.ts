@@ -16,6 +16,7 @@ import { REPVGG_VARIANTS, RepVGG, repvggModelConvert } from '../src/models/repvg
 import { stateDict } from '../src/models/state-dict.js';
 import { Tensor } from '../src/tensor.js';
 import { cli, fails, ok } from './helpers/cli.js';
+import { sameBytes } from './helpers/data.js';
 import { relErr } from './helpers/compare.js';
 import { Rng } from './helpers/random.js';
 import { TOL_FORWARD, TOL_NETWORK, TOL_SAME_MATH } from './helpers/tolerances.js';
@@ -102,6 +103,10 @@ test('convert and predict round trip (A0, 10 classes, 32x32): training, deploy a
     const fusedOut = run(deploy, 'y_deploy.npy');
     const converted = run(train, 'y_converted.npy', '--deploy', '--quiet');
     assert.is(converted.r.stdout, '', '--quiet prints nothing');
+    // --threads: the same bits on one thread and on three.
+    const oneThread = run(deploy, 'y_t1.npy', '--threads', '1', '--quiet');
+    const threeThreads = run(deploy, 'y_t3.npy', '--threads', '3', '--quiet');
+    assert.ok(sameBytes(oneThread.y, threeThreads.y), '--threads 1 and 3 give the same logits');
     // The same network, weights and backend in two processes: only float32 rounding may differ.
     assert.ok(rel(multi.y, expected) < TOL_FORWARD, `training file vs the library in-process: ${rel(multi.y, expected)}`);
     assert.ok(rel(fusedOut.y, multi.y) < TOL_NETWORK, `deploy vs training form: ${rel(fusedOut.y, multi.y)}`);

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { createBackend } from '../src/backends/create.js';
 import { KERNEL_EXPORTS, asKernelExports } from '../src/backends/wasm/exports.js';
 import type { WasmBackend } from '../src/backends/wasm/index.js';
-import { relaxedSimdSupported } from '../src/backends/wasm/load.js';
+import { relaxedSimdAvailable, relaxedSimdSupported } from '../src/backends/wasm/load.js';
 
 const bytes = readFileSync(new URL('../wasm/repvgg.wasm', import.meta.url));
 const module = new WebAssembly.Module(bytes);
@@ -16,6 +16,16 @@ const declared = Object.keys(KERNEL_EXPORTS).sort();
 test('the built module exports exactly the declared names', () => {
   const built = WebAssembly.Module.exports(module).map((e) => e.name).sort();
   assert.equal(built, declared);
+});
+
+test('the threads builds export the same names and import one shared memory', async () => {
+  // The relaxed build compiles where relaxed SIMD is on (Node 20: behind a flag the loader sets).
+  const relaxed = await relaxedSimdAvailable();
+  for (const file of relaxed ? ['repvgg-threads.wasm', 'repvgg-threads-relaxed.wasm'] : ['repvgg-threads.wasm']) {
+    const m = new WebAssembly.Module(readFileSync(new URL(`../wasm/${file}`, import.meta.url)));
+    assert.equal(WebAssembly.Module.exports(m).map((e) => e.name).sort(), declared, file);
+    assert.equal(WebAssembly.Module.imports(m), [{ module: 'env', name: 'memory', kind: 'memory' }], file);
+  }
 });
 
 test('memory is a memory, everything else a function of the declared arity', () => {

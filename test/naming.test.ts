@@ -1,6 +1,7 @@
 // The naming rule: every kernel has one name and one file stem in every layer. For each export
 // of the built module (dist/wasm/repvgg.wasm) but memory, heap_base, relaxed_simd (which build this
-// is) and the sizes (*_workspace, *_bytes: what the glue asks before a call, not ops):
+// is), zero_fill (the allocator's), the sizes (*_workspace, *_bytes: what the glue asks before a call, not ops) and the threads'
+// forms of an op (*_items, *_range: its work items, run by the op's own glue):
 // exactly one assembly/<stem>.ts defines it (`export function <name>`); its camelCase name is a
 // method of both backends and a function of src/ops/index.ts; and src/ops/<stem>.ts,
 // src/backends/reference/<stem>.ts, src/backends/wasm/<stem>.ts and test/<stem>.test.ts exist.
@@ -17,10 +18,11 @@ const ROOT = new URL('../../', import.meta.url);
 const WASM = new URL('../wasm/repvgg.wasm', import.meta.url);
 
 /** Exports that are not kernels of an op. */
-const NOT_OPS = new Set(['memory', 'heap_base', 'relaxed_simd']);
+const NOT_OPS = new Set(['memory', 'heap_base', 'relaxed_simd', 'zero_fill']);
 /** Files of src/ops and src/backends/* that serve every op and so are named for what they do. */
 const INFRASTRUCTURE = new Set([
   'index', 'check', 'outputs', 'shape', 'context', 'exports', 'allocator', 'load', 'node-file',
+  'control', 'pool', 'worker', 'worker-loop', 'web-worker', 'spawn-node', 'spawn-web', 'split',
 ]);
 const LAYERS = ['src/ops', 'src/backends/reference', 'src/backends/wasm'];
 
@@ -32,7 +34,7 @@ const camelCase = (name: string): string => name.replace(/_([a-z0-9])/g, (_, c: 
 
 const kernels = WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(WASM)))
   .map((e) => e.name)
-  .filter((name) => !NOT_OPS.has(name) && !name.endsWith('_workspace') && !name.endsWith('_bytes'));
+  .filter((name) => !NOT_OPS.has(name) && !/_(workspace|bytes|items|range)$/.test(name));
 const assemblyStems = stems('assembly');
 const sources = new Map(assemblyStems.map((s) => [s, read(`assembly/${s}.ts`)]));
 const backends = [await createBackend('reference'), await createBackend('wasm-simd')];

@@ -227,7 +227,9 @@ test('gradient checkpointing: the same gradients and running statistics, less me
   const deeper: RepVGGConfig = { ...MODEL, numBlocks: [2, 4, 4, 1] };
   const batch = data.train.batches(0).next().value!;
   const step = async (config: RepVGGConfig, checkpointing: boolean) => {
-    const b = await createBackend('wasm-simd') as WasmBackend; // fresh: its peak covers this step only
+    // Fresh, so its peak covers this step only; on one thread, so the peaks compare activations
+    // (each thread adds its own scratch to a convolution's, the same with and without checkpointing).
+    const b = await createBackend('wasm-simd', { threads: 1 }) as WasmBackend;
     const model = new RepVGG(b, { ...config, seed: 7 });
     model.gradientCheckpointing = checkpointing;
     model.train();

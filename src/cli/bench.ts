@@ -23,7 +23,7 @@ const FORMS_AGREE = 1e-4;
 
 export const benchSpec: CommandSpec = {
   command: 'repvgg bench',
-  summary: 'Times a RepVGG forward on this machine (wasm-simd backend, one thread) per batch size, form and ' +
+  summary: 'Times a RepVGG forward on this machine (wasm-simd backend) per thread count, batch size, form and ' +
     'convolution algorithm: median ms per batch with its spread, images/s, GFLOP/s, the peak live activation ' +
     'memory of one forward, and each form\'s time relative to the fused one.',
   flags: [
@@ -33,6 +33,7 @@ export const benchSpec: CommandSpec = {
     ...limitFlagSpecs(CHECKPOINT_LIMIT_FLAGS),
     { name: 'size', type: 'int', min: 32, valueName: 'N', description: 'input height and width (default 224)' },
     { name: 'batch', type: 'string', valueName: 'a,b,...', description: 'batch sizes (default 1)' },
+    { name: 'threads', type: 'string', valueName: 'a,b,...', description: 'thread counts, a group of rows each (default 1)' },
     { name: 'form', type: 'string', valueName: 'multi,fused,deploy', description: 'forms to time (default multi,fused; fused,deploy with a deploy checkpoint)' },
     { name: 'algorithm', type: 'string', valueName: 'auto,direct,...', description: 'conv algorithms: auto (the measured rule), direct, winograd2, winograd4; several give a group each (default auto)' },
     { name: 'relaxed-simd', type: 'string', valueName: 'auto|on|off', description: 'the relaxed-SIMD (FMA) build: where available (auto, the default), required, or not' },
@@ -53,6 +54,7 @@ export const benchSpec: CommandSpec = {
     'Examples:',
     '  repvgg bench --arch A0 --size 224 --batch 1,8 --form multi,fused',
     '  repvgg bench --arch A0 --batch 8 --form fused --algorithm direct,auto --json',
+    '  repvgg bench --arch A0 --batch 1,8 --form fused --threads 1,2,4',
     '  repvgg bench --arch custom --blocks 1,2,2,1 --widths 0.5,0.5,0.5,1 --classes 10 --size 32 --batch 1,64',
   ],
 };
@@ -67,11 +69,11 @@ function listOf<T extends string>(value: string | undefined, name: string, allow
   return [...new Set(items)] as T[];
 }
 
-function batches(value: string | undefined): number[] {
+function counts(value: string | undefined, name: string): number[] {
   if (value === undefined) return [1];
   const items = value.split(',').map((s) => s.trim());
   if (items.length === 0 || items.some((s) => !/^\d+$/.test(s) || Number(s) < 1)) {
-    throw new UsageError(`--batch takes a comma-separated list of positive integers, got "${value}"`, benchSpec.command);
+    throw new UsageError(`--${name} takes a comma-separated list of positive integers, got "${value}"`, benchSpec.command);
   }
   return [...new Set(items.map(Number))];
 }
@@ -103,12 +105,12 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
-export const TABLE_COLUMNS = ['batch', 'form', 'algorithm', 'ms median', 'min-max', 'p25-p75', 'img/s', 'GFLOP/s',
+export const TABLE_COLUMNS = ['threads', 'batch', 'form', 'algorithm', 'ms median', 'min-max', 'p25-p75', 'img/s', 'GFLOP/s',
   'act MiB', 'planned MiB', 'weights MiB', 'vs fused', 'samples'];
 
-function tableRow(r: BenchRow): string[] {
+function tableRow(r: BenchRow & { threads: number }): string[] {
   return [
-    String(r.batch), r.form, r.algorithm, ms(r.msMedian), `${ms(r.msMin)}-${ms(r.msMax)}`, `${ms(r.msP25)}-${ms(r.msP75)}`,
+    String(r.threads), String(r.batch), r.form, r.algorithm, ms(r.msMedian), `${ms(r.msMin)}-${ms(r.msMax)}`, `${ms(r.msP25)}-${ms(r.msP75)}`,
     num(r.imagesPerSecond), num(r.gflops), mib(r.activationBytes), r.plannedActivationBytes === null ? '-' : mib(r.plannedActivationBytes),
     mib(r.weightBytes), r.vsFused === null || r.form === 'fused' ? '-' : `x${r.vsFused.toFixed(2)}`,
     `${r.samples} x ${r.callsPerSample}`,
@@ -141,7 +143,8 @@ export async function runBenchCommand(argv: readonly string[], io: Io): Promise<
     throw new UsageError(`${weightsPath} holds the deploy form: the multi-branch form cannot be built from it (use --form fused,deploy)`, cmd);
   }
   const algorithms = listOf<AlgorithmChoice>(getString(args, 'algorithm'), 'algorithm', ALGORITHMS, ['auto']);
-  const batchList = batches(getString(args, 'batch'));
+  const batchList = counts(getString(args, 'batch'), 'batch');
+  const threadList = counts(getString(args, 'threads'), 'threads');
   const json = getBool(args, 'json');
   const opts = {
     size, batches: batchList, forms, algorithms, repeat: getInt(args, 'repeat'),
@@ -151,42 +154,51 @@ export async function runBenchCommand(argv: readonly string[], io: Io): Promise<
 
   // Timing the TypeScript reference would measure nothing anyone runs: the command needs WASM SIMD.
   if (!wasmSimdSupported()) throw new CliError('this runtime has no WebAssembly SIMD: repvgg bench measures the wasm-simd backend');
-  const backend = (await createBackend('wasm-simd', { relaxedSimd })) as WasmBackend;
   const resolved = ck ? resolveModel(ck, archFromArgs(args, cmd, true), getInt(args, 'classes')) : null;
   const name = resolved?.name ?? given!.name;
   const cfg = resolved?.config ?? given!.cfg;
   const numClasses = resolved?.metadata.numClasses ?? getInt(args, 'classes') ?? 1000;
-  const model = ck && resolved ? loadModel(backend, resolved, ck) : new RepVGG(backend, { ...cfg, numClasses, inChannels: 3 });
-  model.eval();
-  const models = model.deploy ? { multi: null, deploy: model } : { multi: model, deploy: null };
-
   const label = name === 'custom' ? `RepVGG (custom: blocks ${cfg.numBlocks.join(',')}, widths ${cfg.widthMultiplier.join(',')})` : `RepVGG-${name}`;
-  const macs = summarize(model, { inputSize: [size, size] }).totals.macs;
-  if (!json) {
-    io.out(`${label}, ${size}x${size}, ${numClasses} classes, ${ck ? `weights from ${weightsPath} (${ck.form} form)` : 'random weights'}`);
-    io.out(`backend wasm-simd (${backend.isa}), 1 thread; ${cpus()[0]?.model ?? 'unknown CPU'}; Node ${process.version}`);
-    io.out(`MACs per image: ${formatSI(macs.train)} multi-branch (3x3 + 1x1 convs), ${formatSI(macs.deploy)} fused`);
-    for (const a of algorithms) {
-      io.out(`algorithm ${a}: the ${model.blocks.length} 3x3 convs run ${countsText(convAlgorithms(model, size, 1, a))}`);
+  const allRows: (BenchRow & { threads: number })[] = [];
+  let worst = 0;
+  // A group of rows per thread count, each on its own backend (and its own copy of the model).
+  for (const [ti, requested] of threadList.entries()) {
+    const backend = (await createBackend('wasm-simd', { relaxedSimd, threads: requested })) as WasmBackend;
+    const model = ck && resolved ? loadModel(backend, resolved, ck) : new RepVGG(backend, { ...cfg, numClasses, inChannels: 3 });
+    model.eval();
+    const models = model.deploy ? { multi: null, deploy: model } : { multi: model, deploy: null };
+    const threads = backend.threads;
+    if (!json) {
+      if (ti === 0) {
+        const macs = summarize(model, { inputSize: [size, size] }).totals.macs;
+        io.out(`${label}, ${size}x${size}, ${numClasses} classes, ${ck ? `weights from ${weightsPath} (${ck.form} form)` : 'random weights'}`);
+        io.out(`backend wasm-simd (${backend.isa}); ${cpus()[0]?.model ?? 'unknown CPU'}; Node ${process.version}`);
+        io.out(`MACs per image: ${formatSI(macs.train)} multi-branch (3x3 + 1x1 convs), ${formatSI(macs.deploy)} fused`);
+        for (const a of algorithms) {
+          io.out(`algorithm ${a}: the ${model.blocks.length} 3x3 convs run ${countsText(convAlgorithms(model, size, 1, a))}`);
+        }
+      }
+      io.out(`threads: ${threads}${backend.threadsReason ? ` (${requested} asked for: ${backend.threadsReason})` : ''}`);
+    }
+    const common = { arch: name, size, classes: numClasses, threads, backend: backend.name, isa: backend.isa };
+    try {
+      const rows = runBench(backend, models, opts, (r) => {
+        worst = Math.max(worst, r.logitsRelErr);
+        if (json) io.out(JSON.stringify({ ...common, ...r }));
+        else {
+          io.err(`  ${threads} thread${threads > 1 ? 's' : ''}, batch ${r.batch} ${r.form} (${r.algorithm}): ${ms(r.msMedian)} ms, ` +
+            `${num(r.imagesPerSecond)} img/s, act ${mib(r.activationBytes)} MiB`);
+        }
+      });
+      allRows.push(...rows.map((r) => ({ ...r, threads })));
+    } finally {
+      model.dispose();
+      backend.dispose();
     }
   }
-  const common = { arch: name, size, classes: numClasses, threads: 1, backend: backend.name, isa: backend.isa };
-  let worst = 0;
-  try {
-    const rows = runBench(backend, models, opts, (r) => {
-      worst = Math.max(worst, r.logitsRelErr);
-      if (json) io.out(JSON.stringify({ ...common, ...r }));
-      else {
-        io.err(`  batch ${r.batch} ${r.form} (${r.algorithm}): ${ms(r.msMedian)} ms, ${num(r.imagesPerSecond)} img/s, ` +
-          `act ${mib(r.activationBytes)} MiB`);
-      }
-    });
-    if (!json) {
-      io.out('');
-      io.out(table(TABLE_COLUMNS, rows.map(tableRow)));
-    }
-  } finally {
-    model.dispose();
+  if (!json) {
+    io.out('');
+    io.out(table(TABLE_COLUMNS, allRows.map(tableRow)));
   }
   if (worst > FORMS_AGREE) {
     io.err(`repvgg bench: the forms' logits differ by up to ${worst.toExponential(2)} (more than ${FORMS_AGREE}): the timings compare different results`);

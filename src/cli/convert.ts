@@ -13,7 +13,7 @@ import { formatBytes, formatCount } from '../format.js';
 import { formatHelp, getBool, getInt, parseArgs, requireString, type CommandSpec } from './args.js';
 import { CliError, loadModel, readCheckpoint, resolveModel } from './checkpoint.js';
 import { CHECKPOINT_LIMIT_FLAGS, limitFlagSpecs, readLimitsOf } from './limit-flags.js';
-import { ARCH_FOR_WEIGHTS, archFlags, archFromArgs } from './model-args.js';
+import { ARCH_FOR_WEIGHTS, THREADS_FLAG, archFlags, archFromArgs } from './model-args.js';
 import type { Io } from './io.js';
 
 export const convertSpec: CommandSpec = {
@@ -27,6 +27,7 @@ export const convertSpec: CommandSpec = {
       "{'state_dict': ...} / {'model': ...}, 'module.' prefixes stripped), Paddle .pdparams or .safetensors" },
     { name: 'out', type: 'string', valueName: 'FILE', description: 'deploy-form .safetensors to write (replaced atomically)' },
     { name: 'quiet', type: 'boolean', description: 'print nothing but errors' },
+    THREADS_FLAG,
     ...limitFlagSpecs(CHECKPOINT_LIMIT_FLAGS),
   ],
   notes: ['Sizes take the suffixes K, M, G (powers of 1024: 600M, 2G); counts K, M (thousands, millions). See docs/SECURITY.md.'],
@@ -55,7 +56,7 @@ export async function runConvert(argv: readonly string[], io: Io): Promise<numbe
   }
   const resolved = resolveModel(ck, arch, getInt(args, 'classes'));
   for (const n of resolved.assumed) if (!quiet) io.err(`note: ${n}`);
-  const backend = await createBackend('auto');
+  const backend = await createBackend('auto', { threads: getInt(args, 'threads') });
   const model = loadModel(backend, resolved, ck);
   const before = model.parameterCount();
   const deploy = repvggModelConvert(model);
@@ -63,6 +64,7 @@ export async function runConvert(argv: readonly string[], io: Io): Promise<numbe
   const dict = stateDict(deploy);
   const after = deploy.parameterCount();
   deploy.dispose();
+  backend.dispose();
   const bytes = writeSafetensors(dict, metadataEntries(resolved.metadata, { form: 'deploy', converted_by: 'repvgg-wasm' }));
   await writeFileAtomic(outPath, bytes);
   const source = { torch: 'PyTorch zip', 'torch-legacy': 'PyTorch legacy', 'torch-legacy-tar': 'PyTorch legacy tar', safetensors: 'safetensors', npy: 'npy', pdparams: 'Paddle .pdparams' }[ck.format];

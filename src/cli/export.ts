@@ -15,7 +15,7 @@ import { formatHelp, getInt, getString, parseArgs, requireString, UsageError, ty
 import { CliError, loadModel, readCheckpoint, resolveModel } from './checkpoint.js';
 import type { Io } from './io.js';
 import { CHECKPOINT_LIMIT_FLAGS, limitFlagSpecs, readLimitsOf } from './limit-flags.js';
-import { ARCH_FOR_WEIGHTS, archFlags, archFromArgs } from './model-args.js';
+import { ARCH_FOR_WEIGHTS, THREADS_FLAG, archFlags, archFromArgs } from './model-args.js';
 
 const FORMATS = ['onnx', 'safetensors', 'pth'] as const;
 const FORMS = ['train', 'deploy'] as const;
@@ -32,6 +32,7 @@ export const exportSpec: CommandSpec = {
     { name: 'form', type: 'string', valueName: 'FORM', description: 'deploy (default; a training checkpoint is fused first) or train' },
     { name: 'batch', type: 'int', min: 1, valueName: 'N', description: 'onnx: a fixed batch size (default: dynamic)' },
     { name: 'out', type: 'string', valueName: 'FILE', description: 'file to write (replaced atomically)' },
+    THREADS_FLAG,
     ...limitFlagSpecs(CHECKPOINT_LIMIT_FLAGS),
   ],
 };
@@ -62,7 +63,7 @@ export async function runExport(argv: readonly string[], io: Io): Promise<number
   // What is assumed for a file without metadata is recorded in a safetensors output only.
   if (format === 'safetensors') for (const n of resolved.assumed) io.err(`note: ${n}`);
   const numClasses = resolved.metadata.numClasses;
-  const backend = await createBackend('auto');
+  const backend = await createBackend('auto', { threads: getInt(args, 'threads') });
   let model = loadModel(backend, resolved, ck);
   try {
     if (form === 'deploy' && !model.deploy) {

@@ -14,7 +14,7 @@ import { formatHelp, getInt, parseArgs, requireString, UsageError, type CommandS
 import { CliError, loadModel, readCheckpoint, readInputFile, resolveModel } from './checkpoint.js';
 import type { Io } from './io.js';
 import { CHECKPOINT_LIMIT_FLAGS, limitFlagSpecs, readLimitsOf } from './limit-flags.js';
-import { ARCH_FOR_WEIGHTS, archFlags, archFromArgs } from './model-args.js';
+import { ARCH_FOR_WEIGHTS, THREADS_FLAG, archFlags, archFromArgs } from './model-args.js';
 
 export const featuresSpec: CommandSpec = {
   command: 'repvgg features',
@@ -26,6 +26,7 @@ export const featuresSpec: CommandSpec = {
     { name: 'weights', type: 'string', valueName: 'FILE', description: 'checkpoint: torch .pt/.pth, .pdparams or .safetensors, either form' },
     { name: 'input', type: 'string', valueName: 'FILE', description: 'one image, .npy of shape [1, c, h, w] (normalized as the model was trained)' },
     { name: 'out', type: 'string', valueName: 'DIR', description: 'folder for stage0-train.png, stage0-deploy.png, ... (created if missing)' },
+    THREADS_FLAG,
     ...limitFlagSpecs(CHECKPOINT_LIMIT_FLAGS),
   ],
 };
@@ -55,7 +56,7 @@ export async function runFeatures(argv: readonly string[], io: Io): Promise<numb
     throw new CliError(`input ${inputPath} has shape [${x.shape.join(', ')}] (${x.sourceDtype}): expected one float32 image [1, c, h, w]`);
   }
   const ck = await readCheckpoint(weightsPath, limits, featuresSpec);
-  const backend = await createBackend('auto');
+  const backend = await createBackend('auto', { threads: getInt(args, 'threads') });
   const model = loadModel(backend, resolveModel(ck, arch, getInt(args, 'classes')), ck);
   const xt = Tensor.from(backend, x.data, x.shape);
   const forms: [string, StageMap[]][] = [];

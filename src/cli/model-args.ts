@@ -1,6 +1,6 @@
 // The architecture flags shared by `train`, `bench`, `predict`, `convert`, `info`, `export` and
 // `features`: --arch (an official variant, or custom with --blocks, --widths, --groups, --se). One
-// place, so every command builds the same network from the same words.
+// place, so every command builds the same network from the same words. Also --threads (THREADS_FLAG).
 import { REPVGG_VARIANTS, type RepVGGConfig } from '../models/repvgg.js';
 import { UsageError, archArg, getBool, getInt, getString, requireString, type FlagSpec, type ParsedArgs } from './args.js';
 
@@ -16,6 +16,11 @@ export interface ArchChoice {
 
 /** --arch's description for a command reading a weights file. */
 export const ARCH_FOR_WEIGHTS = 'architecture, for a file without repvgg-wasm metadata (default: read off its weights)';
+
+/** --threads N of the commands that compute (predict, convert, export, features, train); bench takes a list. */
+export const THREADS_FLAG: FlagSpec = {
+  name: 'threads', type: 'int', min: 1, valueName: 'N', description: 'threads to compute on (default: the cores available; REPVGG_THREADS)',
+};
 
 export function archFlags(what: string): FlagSpec[] {
   return [

@@ -21,7 +21,7 @@ import { UsageError, formatHelp, getBool, getInt, getString, getStrings, parseAr
 import { CliError, loadModel, readCheckpoint, readError, readInputFile, resolveModel, type ResolvedModel } from './checkpoint.js';
 import { CHECKPOINT_LIMIT_FLAGS, limitFlagSpecs, readLimitsOf } from './limit-flags.js';
 import type { Io } from './io.js';
-import { ARCH_FOR_WEIGHTS, archFlags, archFromArgs } from './model-args.js';
+import { ARCH_FOR_WEIGHTS, THREADS_FLAG, archFlags, archFromArgs } from './model-args.js';
 
 const BACKENDS: BackendKind[] = ['auto', 'wasm-simd', 'reference'];
 /** Rows of top-1 results printed before the rest is summarized in one line. */
@@ -47,6 +47,7 @@ export const predictSpec: CommandSpec = {
     { name: 'batch-size', type: 'int', min: 1, valueName: 'N', description: 'images per forward pass (default 16)' },
     { name: 'backend', type: 'string', valueName: 'KIND', description: 'auto (default), wasm-simd or reference' },
     { name: 'quiet', type: 'boolean', description: 'print nothing but errors (and --json lines)' },
+    THREADS_FLAG,
     ...limitFlagSpecs([...CHECKPOINT_LIMIT_FLAGS, 'max-image-pixels']),
   ],
   notes: [
@@ -187,7 +188,7 @@ export async function runPredict(argv: readonly string[], io: Io): Promise<numbe
 
 async function buildModel(args: ReturnType<typeof parseArgs>, resolved: ResolvedModel, ck: Awaited<ReturnType<typeof readCheckpoint>>,
   backendKind: BackendKind): Promise<RepVGG> {
-  const backend = await createBackend(backendKind);
+  const backend = await createBackend(backendKind, { threads: getInt(args, 'threads') });
   let model = loadModel(backend, resolved, ck);
   if (getBool(args, 'deploy') && ck.form === 'train') model = repvggModelConvert(model, { inPlace: true });
   model.eval();

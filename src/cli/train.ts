@@ -8,7 +8,7 @@ import { train, type EpochRecord, type TrainOptions } from '../train/train.js';
 import { UsageError, formatHelp, getBool, getInt, getString, parseArgs, requireString, type CommandSpec } from './args.js';
 import type { Io } from './io.js';
 import { limitFlagSpecs, readLimitsOf } from './limit-flags.js';
-import { archFlags, modelConfig } from './model-args.js';
+import { THREADS_FLAG, archFlags, modelConfig } from './model-args.js';
 
 export const trainSpec: CommandSpec = {
   command: 'repvgg train',
@@ -38,6 +38,7 @@ export const trainSpec: CommandSpec = {
     { name: 'resume', type: 'boolean', description: 'continue from DIR/checkpoint.safetensors if it exists' },
     { name: 'log-every', type: 'int', min: 1, valueName: 'N', description: 'when not on a terminal: a progress line every N steps (default 50)' },
     { name: 'backend', type: 'string', valueName: 'auto|wasm-simd|reference', description: 'default auto' },
+    THREADS_FLAG,
     ...limitFlagSpecs(['max-decompressed-bytes', 'max-image-pixels']),
   ],
   notes: [
@@ -131,7 +132,7 @@ export async function runTrain(argv: readonly string[], io: Io, tty = process.st
       preprocessing: data.preprocessing,
     },
   };
-  const backend = await createBackend(backendKind);
+  const backend = await createBackend(backendKind, { threads: getInt(args, 'threads') });
   // The last, smaller training batch is dropped: a batch of one image would give BN a single
   // value per channel at the 1x1 last stage (PyTorch refuses that too).
   const { train: trainLoader, test: testLoader } = data.loaders({ batchSize, seed, augment });
@@ -139,7 +140,7 @@ export async function runTrain(argv: readonly string[], io: Io, tty = process.st
     throw new UsageError(`--batch-size ${batchSize} is larger than the ${data.trainCount} training images`, trainSpec.command);
   }
   io.err(`data: ${data.description}`);
-  io.err(`model: RepVGG ${name} (${classes} classes, ${c}x${h}x${w} input), backend ${backend.name}, run folder ${out}`);
+  io.err(`model: RepVGG ${name} (${classes} classes, ${c}x${h}x${w} input), backend ${backend.name} on ${backend.threads} thread${backend.threads > 1 ? 's' : ''}, run folder ${out}`);
 
   const logEvery = getInt(args, 'log-every') ?? 50;
   let lastLine = 0;
@@ -174,6 +175,7 @@ export async function runTrain(argv: readonly string[], io: Io, tty = process.st
         (deployTest.correct === test.correct ? ' - equal' : ' - DIFFERENT'));
     },
   });
+  backend.dispose();
   io.out([
     `done: ${result.epochs} epochs in ${result.seconds.toFixed(1)} s`,
     `  test accuracy ${pct(result.testAccuracy)} (best ${pct(result.bestTestAccuracy)}), deploy ${pct(result.deployTestAccuracy)}`,

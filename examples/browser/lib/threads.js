@@ -1,7 +1,5 @@
-// How many threads run the kernels, and why. The library runs every kernel on one thread today;
-// multi-threaded kernels (workers sharing the WASM memory, each taking a range of images or
-// output panels) are being added by another change. When a backend reports `threads`, this
-// module shows it; until then it says why there is one.
+// How many threads run the kernels, and why: `backend.threads` and, when it runs fewer than the
+// cores, `backend.threadsReason` (threads need a cross-origin isolated page and a worker).
 
 /** { threads, reason, isolated }: what the page shows next to the backend and isa. */
 export function threadInfo(backend, scope = globalThis) {
@@ -11,6 +9,6 @@ export function threadInfo(backend, scope = globalThis) {
   let reason;
   if (threads > 1) reason = `${threads} workers share the WASM memory`;
   else if (!shared) reason = 'the library runs its kernels on one thread; this page is not cross-origin isolated, so shared WASM memory (which threads need) is unavailable here';
-  else reason = 'the library runs its kernels on one thread for now (multi-threaded kernels are being added); this page is cross-origin isolated, so shared memory for them is available';
+  else reason = backend.threadsReason ?? 'the library runs its kernels on one thread here';
   return { threads, reason, isolated, cores: scope.navigator?.hardwareConcurrency ?? null };
 }

@@ -34,6 +34,13 @@ export class RefBuf implements Buf {
 
 export class ReferenceBackend implements Backend {
   readonly name = 'reference' as const;
+  readonly threads = 1;
+
+  /** `threadsReason`: said when more threads were asked for than the one this backend runs. */
+  constructor(readonly threadsReason: string | null = null) {}
+
+  /** Nothing to end: the reference backend has no threads of its own. */
+  dispose(): void {}
 
   /** Freed arrays by length, ready for reuse. */
   private readonly pool = new Map<number, Float32Array[]>();

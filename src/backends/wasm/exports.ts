@@ -10,28 +10,45 @@ export interface KernelExports {
   heap_base(): P;
   /** 1 in the relaxed-SIMD build, 0 in the plain one */
   relaxed_simd(): I;
+  /** zeroes `bytes` bytes at p (the allocator's reused blocks) */
+  zero_fill(p: P, bytes: I): void;
   // conv2d. Workspace sizes in bytes; all take the shape as (n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow),
-  // and `algo` is 0 (direct), 2 or 4 (Winograd F(2,3) / F(4,3), 3x3 stride 1 only).
-  conv2d_workspace(...shapeAndAlgo: I[]): I;
+  // and `algo` is 0 (direct), 2 or 4 (Winograd F(2,3) / F(4,3), 3x3 stride 1 only). Each pass also
+  // comes in work items for threads: X_workspace(..., threads), X_items(..., threads, phase) (0 past
+  // the last phase), X_range(..., ws, threads, phase, thread, i0, i1); X itself runs every phase on
+  // one thread, in X_workspace(..., 1) bytes.
+  conv2d_workspace(...shapeAlgoThreads: I[]): I;
+  conv2d_items(...shapeAlgoThreadsPhase: I[]): I;
   conv2d(x: P, w: P, bias: P, y: P, n: I, c: I, h: I, wd: I, k: I, kh: I, kw: I, sh: I, sw: I,
     ph: I, pw: I, groups: I, oh: I, ow: I, algo: I, ws: P): void;
+  conv2d_range(x: P, w: P, bias: P, y: P, n: I, c: I, h: I, wd: I, k: I, kh: I, kw: I, sh: I, sw: I,
+    ph: I, pw: I, groups: I, oh: I, ow: I, algo: I, ws: P, threads: I, phase: I, thread: I, i0: I, i1: I): void;
   conv2d_packed_bytes(k: I, c: I, groups: I, kh: I, kw: I, algo: I): I;
   conv2d_pack_weight(w: P, dst: P, k: I, c: I, groups: I, kh: I, kw: I, algo: I): void;
-  conv2d_packed_workspace(...shapeAndAlgo: I[]): I;
+  conv2d_packed_workspace(...shapeAlgoThreads: I[]): I;
+  conv2d_packed_items(...shapeAlgoThreadsPhase: I[]): I;
   conv2d_packed(x: P, packed: P, bias: P, y: P, n: I, c: I, h: I, wd: I, k: I, kh: I, kw: I, sh: I, sw: I,
     ph: I, pw: I, groups: I, oh: I, ow: I, algo: I, relu: I, ws: P): void;
-  conv2d_backward_input_workspace(...shapeAndAlgo: I[]): I;
+  conv2d_packed_range(x: P, packed: P, bias: P, y: P, n: I, c: I, h: I, wd: I, k: I, kh: I, kw: I, sh: I, sw: I,
+    ph: I, pw: I, groups: I, oh: I, ow: I, algo: I, relu: I, ws: P, threads: I, phase: I, thread: I, i0: I, i1: I): void;
+  conv2d_backward_input_workspace(...shapeAlgoThreads: I[]): I;
+  conv2d_backward_input_items(...shapeAlgoThreadsPhase: I[]): I;
   conv2d_backward_input(dy: P, w: P, dx: P, n: I, c: I, h: I, wd: I, k: I, kh: I, kw: I, sh: I, sw: I,
     ph: I, pw: I, groups: I, oh: I, ow: I, algo: I, ws: P): void;
-  conv2d_backward_weight_workspace(...shape: I[]): I;
+  conv2d_backward_input_range(dy: P, w: P, dx: P, n: I, c: I, h: I, wd: I, k: I, kh: I, kw: I, sh: I, sw: I,
+    ph: I, pw: I, groups: I, oh: I, ow: I, algo: I, ws: P, threads: I, phase: I, thread: I, i0: I, i1: I): void;
+  conv2d_backward_weight_workspace(...shapeThreads: I[]): I;
+  conv2d_backward_weight_items(...shapeThreadsPhase: I[]): I;
   conv2d_backward_weight(x: P, dy: P, dw: P, dbias: P, n: I, c: I, h: I, wd: I, k: I, kh: I, kw: I,
     sh: I, sw: I, ph: I, pw: I, groups: I, oh: I, ow: I, ws: P): void;
-  // batch_norm
+  conv2d_backward_weight_range(x: P, dy: P, dw: P, dbias: P, n: I, c: I, h: I, wd: I, k: I, kh: I, kw: I,
+    sh: I, sw: I, ph: I, pw: I, groups: I, oh: I, ow: I, ws: P, threads: I, phase: I, thread: I, i0: I, i1: I): void;
+  // batch_norm, over channels [ch0, ch1)
   batch_norm_train(x: P, gamma: P, beta: P, runMean: P, runVar: P, y: P, saveMean: P, saveInvStd: P,
-    n: I, c: I, hw: I, momentum: F, eps: F): void;
-  batch_norm_eval(x: P, gamma: P, beta: P, runMean: P, runVar: P, y: P, n: I, c: I, hw: I, eps: F): void;
+    n: I, c: I, hw: I, momentum: F, eps: F, ch0: I, ch1: I): void;
+  batch_norm_eval(x: P, gamma: P, beta: P, runMean: P, runVar: P, y: P, n: I, c: I, hw: I, eps: F, ch0: I, ch1: I): void;
   batch_norm_backward(x: P, dy: P, gamma: P, saveMean: P, saveInvStd: P, dx: P, dgamma: P, dbeta: P,
-    n: I, c: I, hw: I): void;
+    n: I, c: I, hw: I, ch0: I, ch1: I): void;
   // relu, add, sigmoid, channel_scale
   relu(x: P, y: P, len: I): void;
   relu_backward(x: P, dy: P, dx: P, len: I): void;
@@ -60,11 +77,13 @@ export interface KernelExports {
  *  compiler checks that this list and KernelExports name the same exports; test/exports.test.ts
  *  checks both against the built module, and loading checks every name and arity. */
 export const KERNEL_EXPORTS = {
-  memory: 0, heap_base: 0, relaxed_simd: 0,
-  conv2d_workspace: 15, conv2d: 20,
-  conv2d_packed_bytes: 6, conv2d_pack_weight: 8, conv2d_packed_workspace: 15, conv2d_packed: 21, conv2d_backward_input_workspace: 15, conv2d_backward_input: 19,
-  conv2d_backward_weight_workspace: 14, conv2d_backward_weight: 19,
-  batch_norm_train: 13, batch_norm_eval: 10, batch_norm_backward: 11,
+  memory: 0, heap_base: 0, relaxed_simd: 0, zero_fill: 2,
+  conv2d_workspace: 16, conv2d_items: 17, conv2d: 20, conv2d_range: 25,
+  conv2d_packed_bytes: 6, conv2d_pack_weight: 8,
+  conv2d_packed_workspace: 16, conv2d_packed_items: 17, conv2d_packed: 21, conv2d_packed_range: 26,
+  conv2d_backward_input_workspace: 16, conv2d_backward_input_items: 17, conv2d_backward_input: 19, conv2d_backward_input_range: 24,
+  conv2d_backward_weight_workspace: 15, conv2d_backward_weight_items: 16, conv2d_backward_weight: 19, conv2d_backward_weight_range: 24,
+  batch_norm_train: 15, batch_norm_eval: 12, batch_norm_backward: 13,
   relu: 3, relu_backward: 4, add: 4, add_in_place: 3, sigmoid: 3, sigmoid_backward: 4,
   channel_scale: 6, channel_scale_backward: 8,
   global_avg_pool: 4, global_avg_pool_backward: 4, max_pool2d: 13, max_pool2d_backward: 14,

@@ -2,6 +2,10 @@
 // call into assembly/ with pointers and sizes, through a glue file named like the op (conv2d.ts,
 // relu.ts, ...). Scratch space (packed panels for the convolutions, labels for the loss) comes
 // from the same pool and goes back to it after the call.
+//
+// Threads: with a worker pool (pool.ts), the memory is shared and the calls that are large enough
+// run their work items on every thread (runPhases, runCalls); this thread keeps the allocator and
+// takes its share of the items. Results are the same bits whatever the number of threads.
 import type { AdamWOptions, Backend, Buf, ConvAlgorithm, Conv2dShape, Pool2dShape, SgdOptions } from '../../backend.js';
 import { Allocator } from './allocator.js';
 import type { WasmContext } from './context.js';
@@ -18,7 +22,10 @@ import * as reluOp from './relu.js';
 import * as sgd from './sgd.js';
 import * as sigmoidOp from './sigmoid.js';
 import * as xent from './softmax_cross_entropy.js';
-import { instantiateKernels, type WasmSource } from './load.js';
+import { instantiateKernels, instantiateSharedKernels, isNode, type WasmSource } from './load.js';
+import { MIN_FLOATS, splitUnits } from './split.js';
+import type { KernelExportName } from './exports.js';
+import type { PoolOptions, WorkerPool } from './pool.js';
 
 export type { WasmSource } from './load.js';
 export { relaxedSimdAvailable, relaxedSimdSupported, wasmSimdSupported } from './load.js';
@@ -33,6 +40,16 @@ export class WasmBuf implements Buf {
 /** 4 GiB of float32: more cannot exist in wasm32. */
 const MAX_FLOATS = 2 ** 30;
 
+/** How a backend runs: its worker pool (null: this thread only) and, when it runs fewer threads
+ *  than were asked for, why. */
+export interface Threading {
+  pool: WorkerPool | null;
+  reason: string | null;
+}
+
+// A backend dropped without dispose() ends its workers when it is collected.
+const poolRegistry = new FinalizationRegistry<WorkerPool>((pool) => pool.dispose());
+
 export class WasmBackend implements Backend, WasmContext {
   readonly name = 'wasm-simd' as const;
   protected readonly allocator: Allocator; // protected: tests inspect its layout and record its calls
@@ -41,10 +58,30 @@ export class WasmBackend implements Backend, WasmContext {
 
   /** Which build runs: 'relaxed-simd' (fused multiply-add in the GEMMs) or 'simd'. */
   readonly isa: 'relaxed-simd' | 'simd';
+  /** The worker threads (internal; the fault tests inject faults through it). */
+  pool: WorkerPool | null;
+  private reason: string | null;
 
-  constructor(readonly kernels: KernelExports) {
+  constructor(readonly kernels: KernelExports, threading: Threading = { pool: null, reason: null }) {
     this.isa = kernels.relaxed_simd() ? 'relaxed-simd' : 'simd';
     this.allocator = new Allocator(kernels.memory, kernels.heap_base());
+    this.pool = threading.pool;
+    this.reason = threading.reason;
+    if (this.pool) poolRegistry.register(this, this.pool, this);
+  }
+
+  /** Threads the kernels really run on: this one and the pool's workers. */
+  get threads(): number { return this.pool ? this.pool.workers + 1 : 1; }
+  /** Why fewer threads run than were asked for (null when all of them do). */
+  get threadsReason(): string | null { return this.reason; }
+
+  /** Ends the worker threads; later calls run on this thread only. Tensors stay valid. */
+  dispose(): void {
+    if (!this.pool) return;
+    poolRegistry.unregister(this);
+    this.pool.dispose();
+    this.pool = null;
+    this.reason = 'the backend was disposed (its worker threads ended)';
   }
 
   // ---- memory ----
@@ -61,7 +98,8 @@ export class WasmBackend implements Backend, WasmContext {
   /** Clears `length` floats at byte offset `ptr` (a reused block, for alloc). Protected so the
    *  tests' kernel-less backend can skip it: clearing would only touch pages nobody reads. */
   protected zero(ptr: number, length: number): void {
-    this.heapF32().fill(0, ptr >>> 2, (ptr >>> 2) + length);
+    // Block sizes are multiples of 64 bytes: so are the pieces.
+    this.runCalls('zero_fill', splitUnits(length * 4, this.threads, 4 * MIN_FLOATS, 64).map(([a, b]) => [ptr + a, b - a]));
   }
 
   free(buf: Buf): void {
@@ -158,6 +196,27 @@ export class WasmBackend implements Backend, WasmContext {
 
   heapI32(): Int32Array { this.heapF32(); return this.i32; }
 
+  runPhases(name: KernelExportName, args: readonly number[], items: (phase: number) => number): void {
+    const fn = this.kernels[name] as unknown as (...a: number[]) => void;
+    const threads = this.threads;
+    for (let phase = 0; ; phase++) {
+      const n = items(phase);
+      if (n === 0) return;
+      // One item: no other thread could help, run it here.
+      if (this.pool === null || n === 1) fn(...args, threads, phase, 0, 0, n);
+      else this.pool.runItems(name, [...args, threads, phase], n);
+    }
+  }
+
+  runCalls(name: KernelExportName, calls: readonly (readonly number[])[]): void {
+    if (this.pool !== null && calls.length > 1) {
+      this.pool.runCalls(name, calls);
+      return;
+    }
+    const fn = this.kernels[name] as unknown as (...a: number[]) => void;
+    for (const args of calls) fn(...args);
+  }
+
   // ---- internals ----
   private own(buf: Buf, what: string): WasmBuf {
     if (!(buf instanceof WasmBuf) || buf.owner !== this) throw new Error(`${what}: the buffer does not belong to this wasm-simd backend`);
@@ -177,6 +236,67 @@ export class WasmBackend implements Backend, WasmContext {
 
 }
 
-export async function createWasmBackend(source?: WasmSource, relaxedSimd: boolean | 'auto' = 'auto'): Promise<WasmBackend> {
-  return new WasmBackend(await instantiateKernels(source, relaxedSimd));
+/** The largest pool: 63 workers and this thread. */
+export const MAX_THREADS = 64;
+
+/**
+ * A wasm-simd backend on `threads` threads (default: the cores available): Node's worker_threads,
+ * or in a browser, when the library runs in a Web Worker of a cross-origin isolated page, Web
+ * Workers. Where threads cannot run (no SharedArrayBuffer, a page's main thread, a `source` that is
+ * not a threads build, workers that fail to start) it runs on one, and `threadsReason` says why.
+ */
+export async function createWasmBackend(source?: WasmSource, relaxedSimd: boolean | 'auto' = 'auto', threads?: number,
+  poolOptions: PoolOptions = {}): Promise<WasmBackend> {
+  const asked = threads ?? await defaultThreads();
+  if (!(Number.isInteger(asked) && asked >= 1)) throw new RangeError(`threads must be a whole number >= 1, got ${asked}`);
+  if (asked === 1) return new WasmBackend(await instantiateKernels(source, relaxedSimd));
+  let reason = whyNoThreads();
+  if (reason === null) {
+    const shared = await instantiateSharedKernels(source, relaxedSimd);
+    if (typeof shared === 'string') {
+      reason = shared;
+    } else {
+      const wanted = Math.min(asked, MAX_THREADS);
+      // More threads than cores: a thread that polls for work takes a core from one that has some.
+      const spin = wanted > await defaultThreads() ? { spin: 0 } : {};
+      try {
+        const { WorkerPool } = await import('./pool.js');
+        const spawner = isNode ? await (await import('./spawn-node.js')).nodeSpawner() : (await import('./spawn-web.js')).webSpawner();
+        const pool = await WorkerPool.start(spawner, shared.module, shared.memory, shared.kernels, wanted - 1, { ...spin, ...poolOptions });
+        return new WasmBackend(shared.kernels, { pool, reason: wanted < asked ? `at most ${MAX_THREADS} threads` : null });
+      } catch (e) {
+        return new WasmBackend(shared.kernels, { pool: null, reason: `the worker threads did not start: ${(e as Error).message}` });
+      }
+    }
+  }
+  return new WasmBackend(await instantiateKernels(source, relaxedSimd), { pool: null, reason });
+}
+
+/** The cores available: os.availableParallelism() in Node, navigator.hardwareConcurrency in browsers. */
+export async function defaultThreads(): Promise<number> {
+  if (isNode) {
+    const { availableCores } = await import('./node-file.js');
+    return availableCores();
+  }
+  const n = typeof navigator !== 'undefined' ? navigator.hardwareConcurrency : undefined;
+  return typeof n === 'number' && n >= 1 ? n : 1;
+}
+
+/** Why this runtime cannot run the kernels on worker threads, or null when it can. */
+function whyNoThreads(): string | null {
+  if (typeof SharedArrayBuffer === 'undefined' || typeof Atomics === 'undefined') {
+    return typeof crossOriginIsolated !== 'undefined' && !crossOriginIsolated
+      ? 'SharedArrayBuffer needs a cross-origin isolated page (COOP and COEP headers)'
+      : 'this runtime has no SharedArrayBuffer';
+  }
+  if (isNode) return null;
+  if (typeof crossOriginIsolated !== 'undefined' && !crossOriginIsolated) {
+    return 'the page is not cross-origin isolated (COOP and COEP headers), so memory cannot be shared with Web Workers';
+  }
+  // A page's main thread may not block in Atomics.wait, which the synchronous API needs; a Web
+  // Worker may, and starts the pool's workers as Web Workers of its own.
+  if (typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === 'undefined') {
+    return "a browser page's main thread cannot wait for other threads (Atomics.wait): threads need the library inside a Web Worker";
+  }
+  return typeof Worker === 'undefined' ? 'this worker cannot start workers of its own' : null;
 }

@@ -1,9 +1,14 @@
-// linear and its backward.
+// linear and its backward. The forward runs over pieces of the batch's rows on the backend's
+// threads when large enough; the backward (a classifier head, small next to the convolutions)
+// runs on this thread.
 import type { Buf } from '../../backend.js';
 import type { WasmContext } from './context.js';
+import { minUnits, splitUnits } from './split.js';
 
 export function linear(cx: WasmContext, n: number, inF: number, outF: number, x: Buf, w: Buf, b: Buf | null, y: Buf): void {
-  cx.kernels.linear(cx.ptr(x), cx.ptr(w), cx.ptrOrNull(b), cx.ptr(y), n, inF, outF);
+  const px = cx.ptr(x), pw = cx.ptr(w), pb = cx.ptrOrNull(b), py = cx.ptr(y);
+  cx.runCalls('linear', splitUnits(n, cx.threads, minUnits(inF * outF)).map(([r0, r1]) =>
+    [px + 4 * r0 * inF, pw, pb, py + 4 * r0 * outF, r1 - r0, inF, outF]));
 }
 
 export function linearBackward(cx: WasmContext, n: number, inF: number, outF: number, x: Buf, w: Buf, dy: Buf,

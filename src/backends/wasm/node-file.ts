@@ -1,12 +1,15 @@
-// The only Node-specific code of the loader: reading the packaged .wasm from disk, and the V8 flag
-// that turns relaxed SIMD on in Node 20.
+// The only Node-specific code of the loader: reading the packaged .wasm from disk, the V8 flag
+// that turns relaxed SIMD on in Node 20, and the number of cores (the default thread count).
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
-/** The two builds: plain SIMD, and relaxed SIMD (fused multiply-add). */
+/** The builds: plain SIMD and relaxed SIMD (fused multiply-add), each with its own memory or, for
+ *  threads, on an imported shared one. */
 const PACKAGED = {
   simd: new URL('../../../wasm/repvgg.wasm', import.meta.url),
   relaxed: new URL('../../../wasm/repvgg-relaxed.wasm', import.meta.url),
+  threads: new URL('../../../wasm/repvgg-threads.wasm', import.meta.url),
+  threadsRelaxed: new URL('../../../wasm/repvgg-threads-relaxed.wasm', import.meta.url),
 };
 
 export async function readWasmFile(url: string | URL): Promise<Uint8Array<ArrayBuffer>> {
@@ -20,8 +23,15 @@ export async function readWasmFile(url: string | URL): Promise<Uint8Array<ArrayB
   }
 }
 
-export function readPackagedWasm(relaxed: boolean): Promise<Uint8Array<ArrayBuffer>> {
+export function readPackagedWasm(relaxed: boolean, threads = false): Promise<Uint8Array<ArrayBuffer>> {
+  if (threads) return readWasmFile(relaxed ? PACKAGED.threadsRelaxed : PACKAGED.threads);
   return readWasmFile(relaxed ? PACKAGED.relaxed : PACKAGED.simd);
+}
+
+/** The cores this process may use (os.availableParallelism, Node 18.14+; else the CPU count). */
+export async function availableCores(): Promise<number> {
+  const os = await import('node:os');
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : Math.max(1, os.cpus().length);
 }
 
 /**

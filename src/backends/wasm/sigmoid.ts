@@ -1,11 +1,15 @@
-// sigmoid and its backward.
+// sigmoid and its backward, over pieces of the floats on the backend's threads.
 import type { Buf } from '../../backend.js';
 import type { WasmContext } from './context.js';
+import { MIN_FLOATS, splitUnits } from './split.js';
 
 export function sigmoid(cx: WasmContext, x: Buf, y: Buf): void {
-  cx.kernels.sigmoid(cx.ptr(x), cx.ptr(y), x.length);
+  const px = cx.ptr(x), py = cx.ptr(y);
+  cx.runCalls('sigmoid', splitUnits(x.length, cx.threads, MIN_FLOATS, 16).map(([a, b]) => [px + 4 * a, py + 4 * a, b - a]));
 }
 
 export function sigmoidBackward(cx: WasmContext, y: Buf, dy: Buf, dx: Buf): void {
-  cx.kernels.sigmoid_backward(cx.ptr(y), cx.ptr(dy), cx.ptr(dx), y.length);
+  const py = cx.ptr(y), pdy = cx.ptr(dy), pdx = cx.ptr(dx);
+  cx.runCalls('sigmoid_backward', splitUnits(y.length, cx.threads, MIN_FLOATS, 16)
+    .map(([a, b]) => [py + 4 * a, pdy + 4 * a, pdx + 4 * a, b - a]));
 }
