@@ -1,8 +1,8 @@
 // Training data of any source (src/data/training-data.ts), above all folder:<dir>: the two
 // layouts, the listing rules and errors, the description; then issue 12's end-to-end check: one
-// epoch of `repvgg train` on a small generated folder of PNGs, and `repvgg predict --image` with
-// nothing but the run's deploy file.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// epoch of `repvgg train` on a small generated folder of PNGs, then predict --image (class names),
+// convert, export and features with nothing but the run's files.
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -95,7 +95,7 @@ test('folder listing: sorted classes, a seeded fifth held out, train/ + val/, li
   await rejectsWith(loadTrainingData('mnist', { imageSize: 64 }), /applies to folder data only/, '--size on mnist');
 });
 
-test('repvgg train on a folder of PNGs (1 epoch), then predict --image with only the deploy file', () => {
+test('the whole loop: a folder of PNGs -> train -> predict --image -> convert -> export -> features, no --arch after train', () => {
   const data = join(root, 'shapes');
   makeFolder(data, 14);
   const run = join(root, 'run');
@@ -120,6 +120,31 @@ test('repvgg train on a folder of PNGs (1 epoch), then predict --image with only
     const sum = l.top.reduce((s: number, x: { probability: number }) => s + x.probability, 0);
     assert.ok(Math.abs(sum - 1) < 1e-6, 'probabilities of all classes sum to 1');
   }
+
+  // The rest of the loop with nothing but the run's files: convert the training checkpoint, export
+  // both forms, draw the feature maps of an image; no --arch, --classes or --size anywhere.
+  const checkpoint = join(run, 'checkpoint.safetensors');
+  const converted = join(root, 'converted.safetensors');
+  const c = ok(cli('convert', '--in', checkpoint, '--out', converted), 'convert the checkpoint alone');
+  assert.match(c.stdout + c.stderr, /custom/);
+  const convertedMeta = readModelMetadata(readSafetensors(new Uint8Array(readFileSync(converted))).metadata)!;
+  assert.equal(convertedMeta.classNames, CLASSES, 'convert keeps the class names');
+  assert.equal(convertedMeta.preprocessing, meta.preprocessing, 'and the preprocessing');
+  const p2 = ok(cli('predict', '--weights', converted, '--image', images[0], '--json'), 'predict with the converted file');
+  assert.equal(JSON.parse(p2.stdout.trim()).top, lines[0].top, 'the converted file answers as the deploy file');
+  for (const form of ['train', 'deploy']) {
+    const onnx = join(root, `loop-${form}.onnx`);
+    ok(cli('export', '--weights', checkpoint, '--format', 'onnx', '--form', form, '--out', onnx), `export --form ${form}`);
+    const bytes = readFileSync(onnx);
+    assert.ok(bytes.length > 1000 && bytes.includes(Buffer.from(form === 'train' ? 'rbr_1x1' : 'rbr_reparam')),
+      `the ${form} form's ONNX names its layers`);
+  }
+  const maps = join(root, 'maps');
+  const f = ok(cli('features', '--weights', checkpoint, '--image', images[2], '--out', maps), 'features of an image');
+  assert.match(f.stdout, /the two forms give the same feature maps within float32 rounding/);
+  assert.equal(readdirSync(maps).sort(), ['stage0', 'stage1', 'stage2', 'stage3', 'stage4']
+    .flatMap((n) => [`${n}-deploy.png`, `${n}-train.png`]));
+
   fails(cli('train', '--arch', 'custom', '--blocks', '1,1,1,1', '--widths', '0.25,0.25,0.25,0.5', '--data', 'mnist', '--size', '64', '--out', join(root, 'x')),
     '--size with mnist', '--size applies to folder:<dir> data only');
 });

@@ -7,18 +7,17 @@
 //            --json prints one JSON object per line per image.
 //   --input: an NCHW float batch (.npy) used as it is; the logits [n, classes] go to --output.
 import { createBackend, type BackendKind } from '../backends/create.js';
-import { decodeImage } from '../image/decode.js';
 import type { ImageLimits } from '../image/image.js';
 import { topPredictions, type Prediction } from '../image/classify.js';
-import { preprocess } from '../image/preprocess.js';
 import { readNpy, writeNpy } from '../io/npy.js';
 import { writeFileAtomic } from '../io/node.js';
-import { ModelMetadataError, archName, checkClassName, describeArch, type Preprocessing } from '../models/metadata.js';
+import { ModelMetadataError, archName, checkClassName, describeArch } from '../models/metadata.js';
 import { repvggModelConvert, type RepVGG } from '../models/repvgg.js';
 import { Tensor } from '../tensor.js';
 import { softmax, topK } from '../topk.js';
 import { UsageError, formatHelp, getBool, getInt, getString, getStrings, parseArgs, type CommandSpec } from './args.js';
 import { CliError, loadModel, readCheckpoint, readError, readInputFile, resolveModel, type ResolvedModel } from './checkpoint.js';
+import { imageTransform, readImageInput } from './image-input.js';
 import { CHECKPOINT_LIMIT_FLAGS, limitFlagSpecs, readLimitsOf } from './limit-flags.js';
 import type { Io } from './io.js';
 import { ARCH_FOR_WEIGHTS, THREADS_FLAG, archFlags, archFromArgs } from './model-args.js';
@@ -206,16 +205,7 @@ async function predictImages(args: ReturnType<typeof parseArgs>, io: Io, resolve
   quiet: boolean, outputPath: string | undefined, limits: ImageLimits): Promise<number> {
   const m = resolved.metadata;
   if (!quiet) for (const a of resolved.assumed) io.err(`note: ${a}`);
-  const pre: Preprocessing | null = m.preprocessing;
-  if (pre === null) {
-    throw new CliError(ck.metadata
-      ? `${ck.path} does not record how images become its inputs (trained on float .npy data?): run it on an .npy batch with --input instead`
-      : `${ck.path} has no repvgg-wasm metadata and takes ${m.inChannels} input channel${m.inChannels === 1 ? '' : 's'}: ` +
-        "ImageNet's preprocessing does not apply; run it on an .npy batch with --input instead");
-  }
-  if (m.inChannels !== 1 && m.inChannels !== 3) {
-    throw new CliError(`${ck.path}: the model takes ${m.inChannels} input channels; images give 1 (gray) or 3 (RGB)`);
-  }
+  const pre = imageTransform(resolved, ck);
   const labelsPath = getString(args, 'labels');
   const names = labelsPath ? await readLabels(labelsPath, m.numClasses) : m.classNames;
   const k = Math.min(getInt(args, 'topk') ?? 5, m.numClasses);
@@ -233,8 +223,7 @@ async function predictImages(args: ReturnType<typeof parseArgs>, io: Io, resolve
       const errors = new Map<number, string>();
       for (let i = 0; i < batch.length; i++) {
         try {
-          const bytes = await readInputFile(batch[i], 'image');
-          x.set(preprocess(decodeImage(bytes, limits), pre), ok.length * per);
+          x.set(await readImageInput(batch[i], pre, limits), ok.length * per);
           ok.push(i);
         } catch (e) {
           errors.set(i, e instanceof CliError ? e.message : `cannot decode ${batch[i]}: ${readError(e, predictSpec)}`);
