@@ -191,8 +191,8 @@ def main():
     for side, rs in results.items():
         if rs:
             means[side] = sum(r['accuracy'] for r in rs) / len(rs)
-            print(f'{side}: mean {means[side]:.2f}% over seeds {seeds} '
-                  f'({", ".join(f"{r["accuracy"]:.2f}" for r in rs)})')
+            each = ', '.join('%.2f' % r['accuracy'] for r in rs)
+            print(f'{side}: mean {means[side]:.2f}% over seeds {seeds} ({each})')
     if len(means) == 2:
         gap = means['wasm'] - means['pytorch']
         print(f'difference (repvgg-wasm - pytorch): {gap:+.2f} points; within 0.3: {"yes" if abs(gap) <= 0.3 else "NO"}')

@@ -20,11 +20,14 @@ import { createBackend } from '../src/backends/create.js';
 import type { WasmBackend } from '../src/backends/wasm/index.js';
 import { readTorch } from '../src/io/torch.js';
 import { readNpy, writeNpy } from '../src/io/npy.js';
+import { readSafetensors } from '../src/io/safetensors.js';
+import { encodePng } from '../src/image/png-write.js';
+import { readModelMetadata } from '../src/models/metadata.js';
 import { configFromWeights } from '../src/models/config-from-weights.js';
 import { RepVGG, repvggModelConvert } from '../src/models/repvgg.js';
 import { loadStateDict } from '../src/models/state-dict.js';
 import { Tensor } from '../src/tensor.js';
-import { loadSource } from '../src/data/sources.js';
+import { loadSource, MNIST_MEAN, MNIST_STD } from '../src/data/sources.js';
 import { BatchLoader } from '../src/data/loader.js';
 import { train } from '../src/train/train.js';
 import * as lib from '../src/index.js';
@@ -249,7 +252,7 @@ function registerBrowserTests(): void {
       const xPath = join(dir, 'x.npy');
       writeFileSync(xPath, writeNpy({ dtype: 'float32', shape: [4, 1, 32, 32], data: batch.x }));
       const r = ok(cli('predict', '--weights', file, '--input', xPath, '--output', join(dir, 'y.npy')), 'predict on the page\'s file');
-      assert.match(r.stdout, /custom RepVGG \(blocks 1,1,1,1, widths 0\.25,0\.25,0\.25,0\.5\), deploy form/);
+      assert.match(r.stdout, /custom RepVGG \(blocks 1,1,1,1, widths 0\.25,0\.25,0\.25,0\.5\), 10 classes, 1x32x32 input, deploy form/);
       const y = readNpy(new Uint8Array(readFileSync(join(dir, 'y.npy'))));
       const xt = Tensor.from(backend, batch.x, [4, 1, 32, 32]);
       const want = nodeSession!.deploy.forward(xt);
@@ -257,6 +260,16 @@ function registerBrowserTests(): void {
       xt.dispose();
       want.dispose();
       assert.ok(err < TOL_RUNTIMES, `CLI on the downloaded file vs the Node-trained deploy model: ${err}`);
+      // The page writes the library's metadata: predict takes a digit image with nothing else.
+      const meta = readModelMetadata(readSafetensors(new Uint8Array(readFileSync(file))).metadata)!;
+      assert.equal(meta.classNames, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+      assert.equal(meta.preprocessing, { resize: 28, crop: [32, 32], mean: [...MNIST_MEAN], std: [...MNIST_STD] });
+      const png = join(dir, 'digit.png');
+      const raw = testSet.pixels.subarray(0, 32 * 32) as Uint8Array;
+      writeFileSync(png, encodePng(Uint8Array.from({ length: 32 * 32 * 3 }, (_, i) => raw[Math.floor(i / 3)]), 32, 32));
+      const p = ok(cli('predict', '--weights', file, '--image', png, '--json', '--topk', '2'), 'predict --image on the page\'s file');
+      const top = JSON.parse(p.stdout.trim()).top as { label: string; index: number }[];
+      assert.equal(top.map((t) => t.label), top.map((t) => String(t.index)), 'the digits\' names');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -70,7 +70,7 @@ async function runSession() {
     parameters: { train: s.model.parameterCount(), deploy: deployModel.parameterCount() },
   };
   state.trained = {
-    model: deployModel, trainModel: s.model, result,
+    model: deployModel, trainModel: s.model, result, data: s.data,
     info: panelInfo(lib, deployModel, { name: 'trained in this page' }),
   };
   s.optimizer.dispose();
@@ -120,13 +120,17 @@ const handlers = {
     const t = state.trained;
     if (!t) throw new Error('no trained model yet');
     const model = form === 'deploy' ? t.model : t.trainModel;
-    const c = t.result.config;
-    const bytes = lib.writeSafetensors(lib.stateDict(model), {
-      arch: 'custom', blocks: c.numBlocks.join(','), widths: c.widthMultiplier.join(','), in_channels: String(c.inChannels),
-      classes: String(c.numClasses), form, input: '1x32x32 digits, normalized (x/255 - 0.1307) / 0.3081',
-      test_accuracy: String(form === 'deploy' ? t.result.deployForm.top1 : t.result.trainForm.top1),
-      written_by: 'repvgg-wasm browser demo',
+    // The library's model metadata (as `repvgg train` writes it), so that `repvgg predict --image`,
+    // `info`, `convert`, `export` and `features` take the file with no other flag; the digits are
+    // 28x28 padded to 32x32, so an image file is resized to 28 and padded by the 32x32 crop.
+    const test = t.data.test;
+    const meta = lib.describeModel(t.result.config, {
+      inputSize: [test.h, test.w], classNames: test.classNames, preprocessing: lib.datasetPreprocessing(test, 28),
     });
+    const bytes = lib.writeSafetensors(lib.stateDict(model), lib.metadataEntries(meta, {
+      form, test_accuracy: String(form === 'deploy' ? t.result.deployForm.top1 : t.result.trainForm.top1),
+      written_by: 'repvgg-wasm browser demo',
+    }));
     return { bytes, name: `repvgg-digits-${form}.safetensors` };
   },
 

@@ -28,6 +28,7 @@ export class TrainingSession {
     const o = this.opts;
     const net = typeof o.network === 'string' ? NETWORKS[o.network] : o.network;
     if (!net) throw new Error(`unknown network ${JSON.stringify(o.network)} (one of ${Object.keys(NETWORKS).join(', ')})`);
+    this.data = data;
     this.config = { numBlocks: net.numBlocks, widthMultiplier: net.widthMultiplier, numClasses: data.train.classes, inChannels: data.train.c };
     // As `repvgg train` builds them: shuffled, augmented, the last smaller batch dropped (a batch
     // of one image gives BN a single value per channel at the last stage); evaluation unaugmented.
