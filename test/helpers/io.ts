@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
 import type { FileTensor } from '../../src/io/index.js';
-import { crc32 } from '../../src/io/inflate.js';
+import { makeZipArchive } from '../../fuzz/craft.js';
 
 /** test/fixtures/io/ (this file runs from dist/test/helpers/). */
 export const IO_FIXTURES = new URL('../../../test/fixtures/io/', import.meta.url);
@@ -67,55 +67,10 @@ export function assertThrows(f: () => unknown, re: RegExp, what: string): Error 
   throw new Error('unreachable');
 }
 
-/** A minimal ZIP writer (stored entries, correct CRCs): builds archives with chosen contents. */
+/** A ZIP archive of stored entries with correct CRCs (the fuzz harness's writer): archives with
+ *  chosen contents. */
 export function makeZip(entries: [string, Uint8Array][]): Uint8Array {
-  const enc = new TextEncoder();
-  const parts: Uint8Array[] = [];
-  const central: Uint8Array[] = [];
-  let offset = 0;
-  for (const [name, data] of entries) {
-    const n = enc.encode(name);
-    const crc = crc32(data);
-    const local = new Uint8Array(30 + n.length);
-    const dv = new DataView(local.buffer);
-    dv.setUint32(0, 0x04034b50, true);
-    dv.setUint16(4, 20, true);
-    dv.setUint32(14, crc, true);
-    dv.setUint32(18, data.length, true);
-    dv.setUint32(22, data.length, true);
-    dv.setUint16(26, n.length, true);
-    local.set(n, 30);
-    const c = new Uint8Array(46 + n.length);
-    const cv = new DataView(c.buffer);
-    cv.setUint32(0, 0x02014b50, true);
-    cv.setUint16(4, 20, true);
-    cv.setUint16(6, 20, true);
-    cv.setUint32(16, crc, true);
-    cv.setUint32(20, data.length, true);
-    cv.setUint32(24, data.length, true);
-    cv.setUint16(28, n.length, true);
-    cv.setUint32(42, offset, true);
-    c.set(n, 46);
-    parts.push(local, data);
-    central.push(c);
-    offset += local.length + data.length;
-  }
-  const cdSize = central.reduce((s, c) => s + c.length, 0);
-  const eocd = new Uint8Array(22);
-  const ev = new DataView(eocd.buffer);
-  ev.setUint32(0, 0x06054b50, true);
-  ev.setUint16(8, entries.length, true);
-  ev.setUint16(10, entries.length, true);
-  ev.setUint32(12, cdSize, true);
-  ev.setUint32(16, offset, true);
-  const all = [...parts, ...central, eocd];
-  const out = new Uint8Array(all.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of all) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return makeZipArchive(entries.map(([name, data]) => ({ name, data })));
 }
 
 /** Mulberry32: a small seeded PRNG, so random tests are reproducible. */
