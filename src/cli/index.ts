@@ -39,7 +39,7 @@ export const MAIN_HELP = [
   '  repvgg predict --arch A0 --weights RepVGG-A0-deploy.safetensors --input x.npy --output logits.npy',
   '  repvgg predict --weights runs/mnist/deploy.safetensors --image seven.png --json',
   '  repvgg export --arch A0 --weights RepVGG-A0-train.pth --format onnx --form train --out A0-train.onnx',
-  '  repvgg train --arch custom --blocks 1,2,2,1 --widths 0.5,0.5,0.5,1 --data mnist --epochs 8 --out runs/mnist',
+  '  repvgg train --arch custom --blocks 2,2,2,1 --widths 1,1,1,1 --data mnist --epochs 20 --weight-decay 5e-4 --label-smoothing 0.1 --out runs/mnist',
   '  repvgg bench --arch A0 --size 224 --batch 1,8 --form multi,fused --threads 1,2',
 ].join('\n');
 

@@ -43,7 +43,7 @@ export const trainSpec: CommandSpec = {
   ],
   notes: [
     'Examples:',
-    '  repvgg train --arch custom --blocks 1,2,2,1 --widths 0.5,0.5,0.5,1 --data mnist --epochs 8 --out runs/mnist',
+    '  repvgg train --arch custom --blocks 2,2,2,1 --widths 1,1,1,1 --data mnist --epochs 20 --weight-decay 5e-4 --label-smoothing 0.1 --out runs/mnist',
     '  repvgg train --arch A0 --data cifar10:./cifar-10-batches-bin --epochs 30 --batch-size 128 --out runs/cifar',
     '  repvgg train --arch A0 --data folder:./flowers --size 96 --epochs 20 --batch-size 32 --out runs/flowers',
     'folder:<dir> holds one subfolder of PNG/JPEG images per class (or train/ and val/ with those inside; else a',
