@@ -35,6 +35,7 @@ import {
   wgTable, wgTc, wgTile, wgTn,
 } from './conv2d_plan';
 import { ceilDiv, f32at, hsum32 } from './util';
+import { pl_split } from './conv2d_winograd_plan';
 import {
   conv2d_winograd_items, conv2d_winograd_pack_weight, conv2d_winograd_panels, conv2d_winograd_range,
   conv2d_winograd_weight_bytes, conv2d_winograd_workspace,
@@ -66,6 +67,29 @@ function packRange(i: i32, panels: i32, threads: i32): void {
   const size = ceilDiv(panels, packItems(panels, threads));
   packP0 = i * size;
   packP1 = pieceEnd(i, size, panels);
+}
+
+// ---- Winograd with weights packed in the call (conv2d, conv2d_backward_input) ----
+// When Winograd runs in phases (input transforms, GEMMs, output transforms: conv2d_winograd.ts),
+// its input transforms do not read the packed weights: the packing items join them in phase 0,
+// which saves a phase (a hand-off and a wait for the slowest thread) and lets the packing overlap
+// the transforms. When it runs whole column blocks in one phase, these read the packed weights:
+// the packing stays a phase of its own.
+
+/** Whether Winograd on this (already Winograd-transformed) shape runs in phases, so that packing
+ *  the weights can share its phase 0. */
+function winogradPacksBeside(n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32, pw: i32, oh: i32, ow: i32,
+  a: i32, threads: i32): bool {
+  conv2d_winograd_items(n, c, h, w, k, groups, ph, pw, oh, ow, a, oneThread(threads), 0);
+  return pl_split;
+}
+
+/** Items of phase `phase` of such a call: `pack` packing items plus the input transforms in phase
+ *  0, then Winograd's own phases. */
+function winogradItemsAfterPacking(pack: i32, n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32, pw: i32,
+  oh: i32, ow: i32, a: i32, threads: i32, phase: i32): i32 {
+  const items = conv2d_winograd_items(n, c, h, w, k, groups, ph, pw, oh, ow, a, oneThread(threads), phase);
+  return phase == 0 ? pack + items : items;
 }
 
 // ---- the direct GEMM: one item ----
@@ -197,7 +221,8 @@ function storeBlockRows(y: usize, block: usize, img0: i32, k: i32, k0: i32, rows
 }
 
 // ---- conv2d: weights packed on every call (a planned model packs them once: conv2d_packed) ----
-// Phase 0 packs the weights into the shared region; then conv2d_packed's phases.
+// Phase 0 packs the weights into the shared region; then conv2d_packed's phases (Winograd in
+// phases: the packing shares phase 0 with the input transforms, see winogradPacksBeside).
 // Workspace: [weights packed for the algorithm][conv2d_packed's workspace].
 
 export function conv2d_workspace(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
@@ -213,7 +238,11 @@ function packedPanels(k: i32, c: i32, groups: i32, a: i32): i32 {
 export function conv2d_items(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
   ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, threads: i32, phase: i32): i32 {
   const a = algoFor(algo, kh, kw, sh, sw, ph, pw);
-  if (phase == 0) return packItems(packedPanels(k, c, groups, a), threads);
+  const pack = packItems(packedPanels(k, c, groups, a), threads);
+  if (a != 0 && winogradPacksBeside(n, c, h, w, k, groups, ph, pw, oh, ow, a, threads)) {
+    return winogradItemsAfterPacking(pack, n, c, h, w, k, groups, ph, pw, oh, ow, a, threads, phase);
+  }
+  if (phase == 0) return pack;
   return conv2d_packed_items(n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, algo, threads, phase - 1);
 }
 
@@ -222,8 +251,24 @@ export function conv2d_range(x: usize, wt: usize, bias: usize, y: usize, n: i32,
   threads: i32, phase: i32, thread: i32, i0: i32, i1: i32): void {
   const a = algoFor(algo, kh, kw, sh, sw, ph, pw);
   const packed = ws;
+  const panels = packedPanels(k, c, groups, a);
+  if (a != 0 && winogradPacksBeside(n, c, h, w, k, groups, ph, pw, oh, ow, a, threads)) {
+    // Packing the weights and transforming the inputs share phase 0 (packing items first).
+    const pack = packItems(panels, threads);
+    const wsw = ws + <usize>conv2d_winograd_weight_bytes(k, c, groups, a);
+    for (let i = i0; i < i1; i++) {
+      if (phase == 0 && i < pack) {
+        packRange(i, panels, threads);
+        conv2d_winograd_pack_weight(wt, packed, k, c, groups, a, 0, packP0, packP1);
+        continue;
+      }
+      const j = phase == 0 ? i - pack : i;
+      conv2d_winograd_range(x, packed, bias, y, n, c, h, w, k, groups, ph, pw, oh, ow, a, 0, wsw, oneThread(threads),
+        phase, thread, j, j + 1);
+    }
+    return;
+  }
   if (phase == 0) {
-    const panels = packedPanels(k, c, groups, a);
     for (let i = i0; i < i1; i++) {
       packRange(i, panels, threads);
       if (a != 0) conv2d_winograd_pack_weight(wt, packed, k, c, groups, a, 0, packP0, packP1);
@@ -309,7 +354,8 @@ export function conv2d_packed(x: usize, packed: usize, bias: usize, y: usize, n:
 
 // ---- conv2d_backward_input ----
 // Winograd and stride 1: phase 0 packs the flipped, transposed kernel into the shared region, then
-// the phases of the transposed convolution (k channels in, c out, padding k - 1 - p).
+// the phases of the transposed convolution (k channels in, c out, padding k - 1 - p); as in
+// conv2d, the packing shares phase 0 with the input transforms when Winograd runs in phases.
 // Otherwise: phase 0 packs W^T, phase 1 runs the col2im items (planCol2im).
 
 // @ts-ignore: decorator
@@ -343,7 +389,11 @@ export function conv2d_backward_input_items(n: i32, c: i32, h: i32, w: i32, k: i
   ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, threads: i32, phase: i32): i32 {
   const a = algoFor(algo, kh, kw, sh, sw, ph, pw);
   const asConv = inputGradIsConv(kh, kw, sh, sw, ph, pw);
-  if (phase == 0) return packItems(inputGradPanels(c, k, kh, kw, groups, a, asConv), threads);
+  const pack = packItems(inputGradPanels(c, k, kh, kw, groups, a, asConv), threads);
+  if (a != 0 && winogradPacksBeside(n, k, oh, ow, c, groups, 2 - ph, 2 - pw, h, w, a, threads)) {
+    return winogradItemsAfterPacking(pack, n, k, oh, ow, c, groups, 2 - ph, 2 - pw, h, w, a, threads, phase);
+  }
+  if (phase == 0) return pack;
   if (a != 0) return conv2d_winograd_items(n, k, oh, ow, c, groups, 2 - ph, 2 - pw, h, w, a, oneThread(threads), phase - 1);
   if (phase != 1) return 0;
   if (asConv) {
@@ -362,8 +412,24 @@ export function conv2d_backward_input_range(dy: usize, wt: usize, dx: usize, n: 
   const a = algoFor(algo, kh, kw, sh, sw, ph, pw);
   const asConv = inputGradIsConv(kh, kw, sh, sw, ph, pw);
   const packed = ws;
+  const panels = inputGradPanels(c, k, kh, kw, groups, a, asConv);
+  if (a != 0 && winogradPacksBeside(n, k, oh, ow, c, groups, 2 - ph, 2 - pw, h, w, a, threads)) {
+    // As in conv2d_range: packing the flipped weights shares phase 0 with the input transforms.
+    const pack = packItems(panels, threads);
+    const wsw = ws + <usize>conv2d_winograd_weight_bytes(k, c, groups, a);
+    for (let i = i0; i < i1; i++) {
+      if (phase == 0 && i < pack) {
+        packRange(i, panels, threads);
+        conv2d_winograd_pack_weight(wt, packed, k, c, groups, a, 1, packP0, packP1);
+        continue;
+      }
+      const j = phase == 0 ? i - pack : i;
+      conv2d_winograd_range(dy, packed, 0, dx, n, k, oh, ow, c, groups, 2 - ph, 2 - pw, h, w, a, 0, wsw, oneThread(threads),
+        phase, thread, j, j + 1);
+    }
+    return;
+  }
   if (phase == 0) {
-    const panels = inputGradPanels(c, k, kh, kw, groups, a, asConv);
     for (let i = i0; i < i1; i++) {
       packRange(i, panels, threads);
       if (a != 0) conv2d_winograd_pack_weight(wt, packed, k, c, groups, a, 1, packP0, packP1);

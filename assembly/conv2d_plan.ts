@@ -31,7 +31,7 @@ const SLACK: i32 = 64;
 /** Items per thread a pass aims for when it runs on several: the threads take items as they
  *  finish the last one, so a few per thread even out items of unequal cost and a thread slowed by
  *  other work on the machine. */
-const ITEMS_PER_THREAD: i32 = 4;
+const ITEMS_PER_THREAD: i32 = 8;
 /** Fewest 4-row panels of output channels in a forward item: the item packs each B panel once
  *  and runs it against its panels, so fewer would repeat the packing too often. */
 const MIN_PANELS: i32 = 4;

@@ -22,11 +22,13 @@
 //   conv2d_winograd_plan.ts        the packed weights' size and the workspace layout (planWinograd)
 //
 // Work items (for threads; conv2d_plan.ts says why items): one per column block (image block,
-// group, block of tiles) when there are enough of them; otherwise (few images, small maps) three
-// phases over shared V and M, none repeating another's work: the input transforms, cut by input
-// channels; the GEMMs, cut by transform points xi (and by 4-row panels of output channels when
-// the points are too few); the output transforms, cut by output channels. Either way each output
-// is computed by the same operations in the same order, so any cut gives the same bits.
+// group, block of tiles) when there are enough of them; at batch 1 with too few, as many blocks
+// of at least 8 tiles as there are threads when the tiles allow it (one phase, no hand-off between
+// the steps); otherwise (few images, small maps) three phases over shared V and M, none repeating
+// another's work: the input transforms, cut by input channels; the GEMMs, cut by transform points
+// xi (and by 4-row panels of output channels when the points are too few); the output transforms,
+// cut by output channels. Either way each output is computed by the same operations in the same
+// order, so any cut gives the same bits.
 //
 // Nothing here allocates: the driver works in the caller's workspace, whose layout planWinograd
 // writes once for conv2d_winograd_workspace, conv2d_winograd_items and conv2d_winograd_range.

@@ -20,6 +20,8 @@ const BLOCK_BYTES: i32 = 1 << 20;
 // Depth of one GEMM pass (input channels): a B panel is at most 512 * 32 B = 16 KiB, within L1.
 const KC_MAX: i32 = 512;
 const SHRINK_BLOCKS: bool = false;
+// Batch 1: one column block per thread instead of phases (planWinograd).
+const ONE_BLOCK_PER_THREAD: bool = true;
 
 /** A stride of at least `bytes` spanning an odd number of 64-byte lines, so the (m+2)^2 streams
  *  the transforms write or read `stride` apart fall into different L1 sets (a multiple of 4 KiB
@@ -133,6 +135,23 @@ export function planWinograd(n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32
   pl_cbs = gridItems(pl_blocks, groups, pl_cbn, pl_cbnLast, 1);
   const mt = pl_kgp >> 2;
   pl_split = pl_cbs < target;
+  // Too few column blocks for the items the threads want, but one image block of one group (batch
+  // 1, small maps): rather than the three phases, as many blocks of at least 8 tiles as there are
+  // threads, each run whole by one thread (transforms, GEMMs, output transforms with no phase
+  // boundary between them). Each block reads all of U, but the hand-offs and waits of two more
+  // phases cost more at this size.
+  if (pl_split && threads > 1 && pl_blocks * groups == 1 && ONE_BLOCK_PER_THREAD) {
+    const q = pl_nb * pl_tpi;
+    const ncb = (ceilDiv(q, threads) + 7) & ~7;
+    if (ceilDiv(q, ncb) == threads && ncb <= 2 * ncbMax) {
+      pl_ncb = ncb;
+      pl_xiV = oddLines((pl_ncb >> 3) * pl_cg * 32);
+      pl_cbn = threads;
+      pl_cbnLast = threads;
+      pl_cbs = threads;
+      pl_split = false;
+    }
+  }
   pl_cc = pl_cg; pl_cn = 1;
   pl_pc = pl_T; pl_pn = 1;
   pl_mc = mt; pl_mn = 1;

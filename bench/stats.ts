@@ -21,8 +21,8 @@ export function formatTable(header: string[], rows: string[][]): string {
   return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
-export function machineLine(): string {
+export function machineLine(used = 1): string {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  return `Machine: ${cpu}, ${cpus().length} cores (1 used), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ` +
+  return `Machine: ${cpu}, ${cpus().length} cores (${used === 1 ? '1' : `up to ${used}`} used), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; ` +
     `Node ${process.version} (V8 ${process.versions.v8}); ${new Date().toISOString().slice(0, 10)}.`;
 }
