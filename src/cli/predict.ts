@@ -12,6 +12,7 @@ import { topPredictions, type Prediction } from '../image/classify.js';
 import { readNpy, writeNpy } from '../io/npy.js';
 import { writeFileAtomic } from '../io/node.js';
 import { ModelMetadataError, archName, checkClassName, describeArch } from '../models/metadata.js';
+import { InferencePlan } from '../models/plan.js';
 import { repvggModelConvert, type RepVGG } from '../models/repvgg.js';
 import { Tensor } from '../tensor.js';
 import { softmax, topK } from '../topk.js';
@@ -165,15 +166,20 @@ export async function runPredict(argv: readonly string[], io: Io): Promise<numbe
   const form = model.deploy ? 'deploy form' : 'training form';
   const logits = new Float32Array(n * numClasses);
   const per = inC * h * w;
-  for (let start = 0; start < n; start += batchSize) {
-    const m = Math.min(batchSize, n - start);
-    const xt = Tensor.from(model.backend, x.data.subarray(start * per, (start + m) * per), [m, inC, h, w]);
-    const y = model.forward(xt);
-    xt.dispose();
-    logits.set(y.data, start * numClasses);
-    y.dispose();
+  const run = runner(model, Math.min(batchSize, n), [h, w]);
+  try {
+    for (let start = 0; start < n; start += batchSize) {
+      const m = Math.min(batchSize, n - start);
+      const xt = Tensor.from(model.backend, x.data.subarray(start * per, (start + m) * per), [m, inC, h, w]);
+      const y = run.forward(xt);
+      xt.dispose();
+      logits.set(y.data, start * numClasses);
+      y.dispose();
+    }
+  } finally {
+    run.dispose();
+    model.dispose();
   }
-  model.dispose();
   await writeFileAtomic(outputPath!, writeNpy({ dtype: 'float32', shape: [n, numClasses], data: logits }));
 
   if (!quiet) {
@@ -183,6 +189,15 @@ export async function runPredict(argv: readonly string[], io: Io): Promise<numbe
     io.out(`wrote ${outputPath}: logits [${n}, ${numClasses}] float32 (${ck.metadata ? describeArch(resolved.metadata) : archName(resolved.metadata)}, ${form}, eval mode)`);
   }
   return 0;
+}
+
+/** How batches go through the model: a deploy-form model through an InferencePlan (weights packed
+ *  once for all batches, conv + bias + ReLU in one pass; the same logits as its forward), a
+ *  training-form one through its own forward (three branches per block). */
+function runner(model: RepVGG, batch: number, inputSize: [number, number]): { forward(x: Tensor): Tensor; dispose(): void } {
+  if (!model.deploy) return { forward: (x) => model.forward(x), dispose: () => {} };
+  const plan = InferencePlan.create(model, { batch, inputSize });
+  return { forward: (x) => plan.run(x), dispose: () => plan.dispose() };
 }
 
 async function buildModel(args: ReturnType<typeof parseArgs>, resolved: ResolvedModel, ck: Awaited<ReturnType<typeof readCheckpoint>>,
@@ -212,6 +227,13 @@ async function predictImages(args: ReturnType<typeof parseArgs>, io: Io, resolve
   const json = getBool(args, 'json');
   const model = await buildModel(args, resolved, ck, backendKind);
   const [h, w] = pre.crop;
+  let run: ReturnType<typeof runner>;
+  try {
+    run = runner(model, Math.min(batchSize, files.length), [h, w]);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
   const per = m.inChannels * h * w;
   const logitsAll = outputPath ? new Float32Array(files.length * m.numClasses) : null;
   let failed = 0;
@@ -232,7 +254,7 @@ async function predictImages(args: ReturnType<typeof parseArgs>, io: Io, resolve
       let logits: Float32Array = new Float32Array(0);
       if (ok.length > 0) {
         const xt = Tensor.from(model.backend, x.subarray(0, ok.length * per), [ok.length, m.inChannels, h, w]);
-        const y = model.forward(xt);
+        const y = run.forward(xt);
         xt.dispose();
         logits = y.toFloat32Array();
         y.dispose();
@@ -262,6 +284,7 @@ async function predictImages(args: ReturnType<typeof parseArgs>, io: Io, resolve
       }
     }
   } finally {
+    run.dispose();
     model.dispose();
   }
   if (outputPath && logitsAll) {
