@@ -4,9 +4,11 @@ import type { Buf } from '../../backend.js';
 import type { WasmContext } from './context.js';
 import { minUnits, splitUnits } from './split.js';
 
-/** Channel ranges for threads: each channel is n * hw floats of work. */
+/** Channel ranges for threads: each channel is n * hw values, each read two or three times (the
+ *  statistics, then the normalization; the backward's two sums, then dx), so counted as 4 floats
+ *  of work. */
 function channelPieces(cx: WasmContext, n: number, c: number, hw: number): [number, number][] {
-  return splitUnits(c, cx.threads, minUnits(n * hw));
+  return splitUnits(c, cx.threads, minUnits(4 * n * hw));
 }
 
 export function batchNormTrain(cx: WasmContext, n: number, c: number, hw: number, x: Buf, gamma: Buf, beta: Buf,
