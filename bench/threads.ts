@@ -24,7 +24,12 @@ import { conv2dAlgorithm } from '../src/ops/conv2d.js';
 import { CONV_ALGORITHM_CODE, outSize } from '../src/backend.js';
 
 /** One thread count's figures for one row. */
-interface BenchCell { threads: number; reason: string | null; ms: number; spread: [number, number]; imagesPerSecond: number }
+interface BenchCell {
+  threads: number; reason: string | null; ms: number; spread: [number, number]; imagesPerSecond: number;
+  /** the median over rounds of (first backend's time / this one's) in the same round: adjacent
+   *  calls, so a slow drift of the shared machine cancels out of each ratio */
+  roundRatio: number;
+}
 interface BenchRow { label: string; batch: number; cells: BenchCell[] }
 
 /** A timed call: what it runs, and the images it processes. */
@@ -50,7 +55,7 @@ function cells(backends: Backend[], times: number[][], batch: number): BenchCell
   return backends.map((b, i) => {
     const ms = median(times[i]);
     return { threads: b.threads, reason: b.threadsReason, ms, spread: [Math.min(...times[i]), Math.max(...times[i])],
-      imagesPerSecond: (batch * 1000) / ms };
+      imagesPerSecond: (batch * 1000) / ms, roundRatio: median(times[i].map((t, s) => times[0][s] / t)) };
   });
 }
 
@@ -130,7 +135,7 @@ function formatRow(r: BenchRow): string {
   const base = r.cells[0];
   const parts = r.cells.map((c) => `${c.threads} thread${c.threads > 1 ? 's' : ''} ${c.ms.toFixed(1)} ms ` +
     `(${c.spread[0].toFixed(1)}-${c.spread[1].toFixed(1)}), ${c.imagesPerSecond.toFixed(1)} img/s` +
-    (c === base ? '' : `, x${(base.ms / c.ms).toFixed(2)}`));
+    (c === base ? '' : `, x${(base.ms / c.ms).toFixed(2)} (per round x${c.roundRatio.toFixed(2)})`));
   return `${r.label}, batch ${r.batch}: ${parts.join('; ')}`;
 }
 
