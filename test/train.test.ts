@@ -174,6 +174,36 @@ test('resume after a kill right after the first checkpoint: bitwise the straight
   disposeResult(r);
 });
 
+/** A checkpoint with its trainer metadata edited (the header rewritten, the tensors' bytes kept). */
+function withTrainerEdit(bytes: Buffer, edit: (trainer: { history: EpochRecord[] }) => void): Buffer {
+  const n = Number(bytes.readBigUInt64LE(0));
+  const header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
+  const trainer = JSON.parse(header.__metadata__.trainer);
+  edit(trainer);
+  header.__metadata__.trainer = JSON.stringify(trainer);
+  let text = JSON.stringify(header);
+  while (Buffer.byteLength(text) % 8 !== 0) text += ' ';
+  const size = Buffer.alloc(8);
+  size.writeBigUInt64LE(BigInt(Buffer.byteLength(text)));
+  return Buffer.concat([size, Buffer.from(text), bytes.subarray(8 + n)]);
+}
+
+test('peak memory of a resumed run covers the earlier processes (each epoch records its memory)', async () => {
+  const earlier = 5 * 2 ** 40;
+  const ck = withTrainerEdit(await checkpointAfterEpoch1(), (t) => {
+    assert.ok(Number.isInteger(t.history[0].memoryBytes) && t.history[0].memoryBytes! > 0, 'the first epoch recorded its memory');
+    t.history[0].memoryBytes = earlier;
+  });
+  const d = await dirWithCheckpoint('M', ck);
+  const r = await run({ outDir: d, resume: true });
+  assert.is(r.memoryBytes, earlier, 'the earlier process held more');
+  const m = JSON.parse(await readFile(join(d, 'metrics.json'), 'utf8')) as { memoryBytes: number; history: EpochRecord[] };
+  assert.is(m.memoryBytes, earlier);
+  assert.ok(m.history.slice(1).every((h) => Number.isInteger(h.memoryBytes) && h.memoryBytes! > 0 && h.memoryBytes! < earlier),
+    'this process recorded its own');
+  disposeResult(r);
+});
+
 test('resume after a kill in the middle of the third epoch (only the checkpoint exists): bitwise the straight run', async () => {
   const { result: a } = await straightRun();
   await killedRun({ outDir: dir('C') }, { onBatch: (i) => { if (i.epoch === 2 && i.batch === 5) throw new Killed(); } });

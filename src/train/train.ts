@@ -58,6 +58,9 @@ export interface EpochRecord {
   seconds: number;
   imagesPerSecond: number;
   lr: number;
+  /** bytes the backend held from the system at the end of the epoch (WASM memory never shrinks:
+   *  the most the process held so far); absent in checkpoints written before it was recorded */
+  memoryBytes?: number;
 }
 
 export interface TrainEvents {
@@ -77,8 +80,9 @@ export interface TrainResult {
   deployTestAccuracy: number;
   bestTestAccuracy: number;
   imagesPerSecond: number;
-  /** bytes the backend holds from the system at the end (WASM memory never shrinks, so for
-   *  wasm-simd this is also the most it held) */
+  /** the most bytes the backend held from the system in any process of the run (a resumed run's
+   *  earlier processes included; WASM memory never shrinks, so each process's last reading is its
+   *  most) */
   memoryBytes: number;
   seconds: number;
   model: RepVGG;
@@ -172,7 +176,10 @@ async function runTraining(backend: Backend, data: { train: BatchSource; test: B
     }
     const seconds = (performance.now() - t0) / 1000;
     const test = evaluate(model, data.test);
-    const record: EpochRecord = { epoch, trainLoss: lossSum / seen, trainAccuracy: correct / seen, test, seconds, imagesPerSecond: seen / seconds, lr };
+    const record: EpochRecord = {
+      epoch, trainLoss: lossSum / seen, trainAccuracy: correct / seen, test, seconds, imagesPerSecond: seen / seconds, lr,
+      memoryBytes: backend.memoryBytes(),
+    };
     progress.history.push(record);
     progress.epoch = epoch + 1;
     events.onEpoch?.(record);
@@ -204,7 +211,7 @@ async function runTraining(backend: Backend, data: { train: BatchSource; test: B
     deployTestAccuracy: deployTest.top1,
     bestTestAccuracy: Math.max(0, ...progress.history.map((r) => r.test.top1)),
     imagesPerSecond,
-    memoryBytes: backend.memoryBytes(),
+    memoryBytes: Math.max(backend.memoryBytes(), ...progress.history.map((r) => r.memoryBytes ?? 0)),
     seconds: (performance.now() - started) / 1000,
     model,
     deployModel,
