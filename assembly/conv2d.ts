@@ -92,6 +92,25 @@ function winogradItemsAfterPacking(pack: i32, n: i32, c: i32, h: i32, w: i32, k:
   return phase == 0 ? pack + items : items;
 }
 
+/** Items [i0, i1) of phase `phase` of such a call, in workspace ws: [weights packed for Winograd]
+ *  [Winograd's workspace]. Phase 0 runs the packing items (weights wt of the conv with wk outputs
+ *  and wc inputs, flipped or not, `panels` 4-row panels) first, then the input transforms; the
+ *  Winograd arguments (x, bias, y, n .. ow) are those of the convolution it runs. */
+function winogradRangeWithPacking(wt: usize, flipped: i32, wk: i32, wc: i32, panels: i32, x: usize, bias: usize, y: usize,
+  n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32, pw: i32, oh: i32, ow: i32, a: i32, ws: usize, threads: i32,
+  phase: i32, thread: i32, i0: i32, i1: i32): void {
+  const pack = phase == 0 ? packItems(panels, threads) : 0;
+  for (let i = i0; i < min(i1, pack); i++) {
+    packRange(i, panels, threads);
+    conv2d_winograd_pack_weight(wt, ws, wk, wc, groups, a, flipped, packP0, packP1);
+  }
+  const j0 = max(i0, pack) - pack;
+  const j1 = i1 - pack;
+  if (j0 >= j1) return;
+  conv2d_winograd_range(x, ws, bias, y, n, c, h, w, k, groups, ph, pw, oh, ow, a, 0,
+    ws + <usize>conv2d_winograd_weight_bytes(wk, wc, groups, a), oneThread(threads), phase, thread, j0, j1);
+}
+
 // ---- the direct GEMM: one item ----
 
 /** Item `item` of planDirect (which the caller has run) over pre-packed weights: its columns of
@@ -253,19 +272,8 @@ export function conv2d_range(x: usize, wt: usize, bias: usize, y: usize, n: i32,
   const packed = ws;
   const panels = packedPanels(k, c, groups, a);
   if (a != 0 && winogradPacksBeside(n, c, h, w, k, groups, ph, pw, oh, ow, a, threads)) {
-    // Packing the weights and transforming the inputs share phase 0 (packing items first).
-    const pack = packItems(panels, threads);
-    const wsw = ws + <usize>conv2d_winograd_weight_bytes(k, c, groups, a);
-    for (let i = i0; i < i1; i++) {
-      if (phase == 0 && i < pack) {
-        packRange(i, panels, threads);
-        conv2d_winograd_pack_weight(wt, packed, k, c, groups, a, 0, packP0, packP1);
-        continue;
-      }
-      const j = phase == 0 ? i - pack : i;
-      conv2d_winograd_range(x, packed, bias, y, n, c, h, w, k, groups, ph, pw, oh, ow, a, 0, wsw, oneThread(threads),
-        phase, thread, j, j + 1);
-    }
+    winogradRangeWithPacking(wt, 0, k, c, panels, x, bias, y, n, c, h, w, k, groups, ph, pw, oh, ow, a, ws, threads,
+      phase, thread, i0, i1);
     return;
   }
   if (phase == 0) {
@@ -414,19 +422,9 @@ export function conv2d_backward_input_range(dy: usize, wt: usize, dx: usize, n: 
   const packed = ws;
   const panels = inputGradPanels(c, k, kh, kw, groups, a, asConv);
   if (a != 0 && winogradPacksBeside(n, k, oh, ow, c, groups, 2 - ph, 2 - pw, h, w, a, threads)) {
-    // As in conv2d_range: packing the flipped weights shares phase 0 with the input transforms.
-    const pack = packItems(panels, threads);
-    const wsw = ws + <usize>conv2d_winograd_weight_bytes(k, c, groups, a);
-    for (let i = i0; i < i1; i++) {
-      if (phase == 0 && i < pack) {
-        packRange(i, panels, threads);
-        conv2d_winograd_pack_weight(wt, packed, k, c, groups, a, 1, packP0, packP1);
-        continue;
-      }
-      const j = phase == 0 ? i - pack : i;
-      conv2d_winograd_range(dy, packed, 0, dx, n, k, oh, ow, c, groups, 2 - ph, 2 - pw, h, w, a, 0, wsw, oneThread(threads),
-        phase, thread, j, j + 1);
-    }
+    // The flipped weights, then the transposed convolution (k channels in, c out).
+    winogradRangeWithPacking(wt, 1, k, c, panels, dy, 0, dx, n, k, oh, ow, c, groups, 2 - ph, 2 - pw, h, w, a, ws, threads,
+      phase, thread, i0, i1);
     return;
   }
   if (phase == 0) {
