@@ -166,8 +166,9 @@ export async function runPredict(argv: readonly string[], io: Io): Promise<numbe
   const form = model.deploy ? 'deploy form' : 'training form';
   const logits = new Float32Array(n * numClasses);
   const per = inC * h * w;
-  const run = runner(model, Math.min(batchSize, n), [h, w]);
+  let run: Runner | null = null;
   try {
+    run = runner(model, Math.min(batchSize, n), [h, w]);
     for (let start = 0; start < n; start += batchSize) {
       const m = Math.min(batchSize, n - start);
       const xt = Tensor.from(model.backend, x.data.subarray(start * per, (start + m) * per), [m, inC, h, w]);
@@ -177,7 +178,7 @@ export async function runPredict(argv: readonly string[], io: Io): Promise<numbe
       y.dispose();
     }
   } finally {
-    run.dispose();
+    run?.dispose();
     model.dispose();
   }
   await writeFileAtomic(outputPath!, writeNpy({ dtype: 'float32', shape: [n, numClasses], data: logits }));
@@ -194,7 +195,8 @@ export async function runPredict(argv: readonly string[], io: Io): Promise<numbe
 /** How batches go through the model: a deploy-form model through an InferencePlan (weights packed
  *  once for all batches, conv + bias + ReLU in one pass; the same logits as its forward), a
  *  training-form one through its own forward (three branches per block). */
-function runner(model: RepVGG, batch: number, inputSize: [number, number]): { forward(x: Tensor): Tensor; dispose(): void } {
+interface Runner { forward(x: Tensor): Tensor; dispose(): void }
+function runner(model: RepVGG, batch: number, inputSize: [number, number]): Runner {
   if (!model.deploy) return { forward: (x) => model.forward(x), dispose: () => {} };
   const plan = InferencePlan.create(model, { batch, inputSize });
   return { forward: (x) => plan.run(x), dispose: () => plan.dispose() };
@@ -227,17 +229,12 @@ async function predictImages(args: ReturnType<typeof parseArgs>, io: Io, resolve
   const json = getBool(args, 'json');
   const model = await buildModel(args, resolved, ck, backendKind);
   const [h, w] = pre.crop;
-  let run: ReturnType<typeof runner>;
-  try {
-    run = runner(model, Math.min(batchSize, files.length), [h, w]);
-  } catch (e) {
-    model.dispose();
-    throw e;
-  }
+  let run: Runner | null = null;
   const per = m.inChannels * h * w;
   const logitsAll = outputPath ? new Float32Array(files.length * m.numClasses) : null;
   let failed = 0;
   try {
+    run = runner(model, Math.min(batchSize, files.length), [h, w]);
     for (let start = 0; start < files.length; start += batchSize) {
       const batch = files.slice(start, start + batchSize);
       const x = new Float32Array(batch.length * per);
@@ -284,7 +281,7 @@ async function predictImages(args: ReturnType<typeof parseArgs>, io: Io, resolve
       }
     }
   } finally {
-    run.dispose();
+    run?.dispose();
     model.dispose();
   }
   if (outputPath && logitsAll) {
