@@ -22,9 +22,11 @@
 //   conv2d_winograd_plan.ts        the packed weights' size and the workspace layout (planWinograd)
 //
 // Work items (for threads; conv2d_plan.ts says why items): one per column block (image block,
-// group, block of tiles) when there are enough of them; at batch 1 with too few, as many blocks
-// of at least 8 tiles as there are threads when the tiles allow it (one phase, no hand-off between
-// the steps); otherwise (few images, small maps) three phases over shared V and M, none repeating
+// group, block of tiles) when there are enough of them; at batch 1 with too few: on 2-4 threads
+// with transformed weights of 2 MiB or more, one item per thread, each all the tiles for its slice
+// of output channels (so each thread streams only its part of U); else as many blocks of at least
+// 8 tiles as there are threads when the tiles allow it (one phase, no hand-off between the steps);
+// otherwise (few images, small maps) three phases over shared V and M, none repeating
 // another's work: the input transforms, cut by input channels; the GEMMs, cut by transform points
 // xi (and by 4-row panels of output channels when the points are too few); the output transforms,
 // cut by output channels. Either way each output is computed by the same operations in the same
@@ -36,8 +38,8 @@ import { f32_gemm_4x8, f32_gemm_4x8_zero } from './f32_gemm_4x8';
 import { padRows } from './conv2d_gather';
 import { decodeItem, itBlock, itChunk, itGroup, pieceEnd } from './conv2d_plan';
 import {
-  pl_blocks, pl_cbn, pl_cbnLast, pl_cbs, pl_cc, pl_cg, pl_cn, pl_hp, pl_k, pl_kc, pl_kg, pl_kgp, pl_lanes, pl_m, pl_mBlock,
-  pl_mc, pl_mm, pl_mn, pl_nb, pl_ncb, pl_oc, pl_oh, pl_on, pl_ow, pl_pc, pl_pn, pl_private, pl_shared, pl_split, pl_T,
+  pl_blocks, pl_byOut, pl_cbn, pl_cbnLast, pl_cbs, pl_cc, pl_cg, pl_cn, pl_hp, pl_k, pl_kc, pl_kg, pl_kgp, pl_lanes, pl_m, pl_mBlock,
+  pl_mc, pl_mm, pl_mn, pl_mo, pl_nb, pl_ncb, pl_oc, pl_oh, pl_on, pl_ow, pl_pc, pl_pn, pl_private, pl_shared, pl_split, pl_T,
   pl_tmp, pl_tpi, pl_tw, pl_v, pl_vBlock, pl_wp, pl_xiM, pl_xiV, pl_xpad, planWinograd, uPointBytes,
 } from './conv2d_winograd_plan';
 import { fillLanes, inputTransform2, inputTransform4, outputTransform2, outputTransform4 } from './conv2d_winograd_transform';
@@ -96,6 +98,18 @@ export function conv2d_winograd_range(x: usize, packedU: usize, bias: usize, y: 
   planWinograd(n, c, h, w, k, groups, ph, pw, oh, ow, m, threads);
   const own = ws + <usize>pl_shared + <usize>thread * <usize>pl_private;
   for (let item = i0; item < i1; item++) {
+    if (pl_byOut) {
+      // All the tiles, in this thread's V and M, for its slice of output channels.
+      const vblk = own + <usize>pl_v;
+      const mblk = own + <usize>pl_mm;
+      const m0 = item * pl_mo;
+      const m1 = min(pl_kgp >> 2, m0 + pl_mo);
+      columnBlock(0, groups, n, own);
+      transformInputs(x, c, h, w, ph, pw, m, own, 0, pl_cg, vblk);
+      multiply(packedU, vblk, mblk, 0, pl_T, m0, m1);
+      transformOutputs(y, bias, relu, k, oh, ow, m, own, mblk, m0 << 2, min(pl_kg, m1 << 2));
+      continue;
+    }
     if (!pl_split) {
       // The whole column block, in this thread's V and M.
       const vblk = own + <usize>pl_v;

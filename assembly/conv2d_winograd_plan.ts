@@ -22,6 +22,10 @@ const KC_MAX: i32 = 512;
 const SHRINK_BLOCKS: bool = false;
 // Batch 1: one column block per thread instead of phases (planWinograd).
 const ONE_BLOCK_PER_THREAD: bool = true;
+// Batch 1, wide layers: transformed weights of at least this many bytes are cut by output channels
+// among the threads (planWinograd), up to BY_OUTPUTS_THREADS threads.
+const BY_OUTPUTS_BYTES: i32 = 2 << 20;
+const BY_OUTPUTS_THREADS: i32 = 4;
 
 /** A stride of at least `bytes` spanning an odd number of 64-byte lines, so the (m+2)^2 streams
  *  the transforms write or read `stride` apart fall into different L1 sets (a multiple of 4 KiB
@@ -72,6 +76,8 @@ export let pl_cbn: i32 = 0;     // column blocks of a full image block, and of t
 export let pl_cbnLast: i32 = 0;
 export let pl_cbs: i32 = 0;     // column blocks of the call, all groups
 export let pl_split: bool = false;
+export let pl_byOut: bool = false; // one phase, one item per thread, each a slice of 4-row output panels
+export let pl_mo: i32 = 0;         // byOut: 4-row panels per item (pl_cbs items)
 export let pl_cc: i32 = 0;      // split: input channels per input-transform item, and such items per column block
 export let pl_cn: i32 = 0;
 export let pl_pc: i32 = 0;      // split: points per GEMM item and such chunks, times 4-row panels per GEMM item
@@ -135,6 +141,24 @@ export function planWinograd(n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32
   pl_cbs = gridItems(pl_blocks, groups, pl_cbn, pl_cbnLast, 1);
   const mt = pl_kgp >> 2;
   pl_split = pl_cbs < target;
+  pl_byOut = false;
+  // Too few column blocks, one image block of one group (batch 1, small maps) and transformed
+  // weights far larger than the tiles: one item per thread, each its own slice of output channels
+  // over all the tiles (each thread repeats the input transforms, a small part of the work, but
+  // reads only its slice of U: at batch 1 streaming U from beyond L2 is what the 14x14 layers
+  // wait on, and both threads reading all of it halves the gain of the second).
+  if (pl_split && threads > 1 && threads <= BY_OUTPUTS_THREADS && pl_blocks * groups == 1 && uBytes >= BY_OUTPUTS_BYTES &&
+    mt >= 2 * threads && pl_nb * pl_tpi <= ncbMax) {
+    pl_byOut = true;
+    pl_split = false;
+    pl_ncb = (pl_nb * pl_tpi + 7) & ~7;
+    pl_xiV = oddLines((pl_ncb >> 3) * pl_cg * 32);
+    pl_cbn = 1;
+    pl_cbnLast = 1;
+    pl_cbs = 1;
+    pl_mo = ceilDiv(mt, threads);
+    pl_cbs = ceilDiv(mt, pl_mo); // the items, all in the one column block
+  }
   // Too few column blocks for the items the threads want, but one image block of one group (batch
   // 1, small maps): rather than the three phases, as many blocks of at least 8 tiles as there are
   // threads, each run whole by one thread (transforms, GEMMs, output transforms with no phase

@@ -25,12 +25,14 @@ function axpy(alpha: f32, x: usize, y: usize, len: i32): void {
   for (; i < len; i++) store<f32>(f32at(y, i), load<f32>(f32at(y, i)) + alpha * load<f32>(f32at(x, i)));
 }
 
-export function linear(x: usize, w: usize, b: usize, y: usize, n: i32, inF: i32, outF: i32): void {
+/** y[i, o] for the outF outputs at w (rows of inF), b, y: rows of y lie ldy floats apart, so a
+ *  caller may run a slice of the outputs (threads at batch 1). */
+export function linear(x: usize, w: usize, b: usize, y: usize, n: i32, inF: i32, outF: i32, ldy: i32): void {
   for (let i = 0; i < n; i++) {
     const xr = f32at(x, i * inF);
     for (let o = 0; o < outF; o++) {
       const bias: f32 = b ? load<f32>(f32at(b, o)) : 0;
-      store<f32>(f32at(y, i * outF + o), dot(xr, f32at(w, o * inF), inF) + bias);
+      store<f32>(f32at(y, i * ldy + o), dot(xr, f32at(w, o * inF), inF) + bias);
     }
   }
 }

@@ -68,6 +68,7 @@ const CONV_CASES: ConvCase[] = [
   { n: 1, c: 6, k: 10, h: 11, w: 11, kh: 5, stride: 1, pad: 2, groups: 1 },      // 5x5: direct only
   { n: 3, c: 12, k: 16, h: 32, w: 32, kh: 3, stride: 1, pad: 1, groups: 1 },     // 3072 positions: 2 partial dW sums
   { n: 1, c: 64, k: 640, h: 4, w: 4, kh: 3, stride: 2, pad: 1, groups: 1 },      // wide, 2x2 output
+  { n: 1, c: 120, k: 140, h: 5, w: 7, kh: 3, stride: 1, pad: 1, groups: 1 },     // batch 1, U >= 2 MiB: Winograd by output channels
 ];
 
 const ALGORITHMS: ConvAlgorithm[] = ['direct', 'winograd2', 'winograd4'];
@@ -115,6 +116,13 @@ test('the conv passes really split: several work items on 2 threads for each cas
     // along the map): one image of 3 channels is one item.
     if (!(s.sh > 1 && s.n === 1 && s.c / s.groups < 8)) items.push(most((p) => k.conv2d_backward_input_items(...shape, 0, 2, p)));
     assert.ok(items.every((i) => i > 1), `${JSON.stringify(cc)}: items ${items}`);
+  }
+  // The wide batch-1 case runs F(4,3) in one phase of one item per thread (each a slice of output
+  // channels), forward and input gradient: the path the cases above must cover.
+  const wide = convShape(CONV_CASES[CONV_CASES.length - 1]);
+  const shape = [wide.n, wide.c, wide.h, wide.w, wide.k, 3, 3, 1, 1, 1, 1, 1, wide.oh, wide.ow];
+  for (const t of [2, 3]) {
+    assert.equal([k.conv2d_packed_items(...shape, 4, t, 0), k.conv2d_packed_items(...shape, 4, t, 1)], [t, 0]);
   }
 });
 
@@ -173,14 +181,19 @@ test('element-wise ops, pooling, channel scale, linear, SGD and AdamW: same bits
     b.channelScaleBackward(n, c, h * w, x, s, dyPlane, csDx, csDs);
     return [gap, gapBack, mp, mpBack, cs, csDx, csDs];
   });
+  // Split by rows (9 images), and by outputs when the rows are fewer than the threads (1 and 2
+  // images: a classifier at batch 1), with and without bias.
   sameOnAllThreads('linear', 7, (b, rng) => {
-    const [n, inF, outF] = [9, 1280, 100];
-    const x = upload(b, rng.normals(n * inF));
-    const w = upload(b, rng.normals(outF * inF, 0.05));
-    const bias = upload(b, rng.normals(outF));
-    const y = b.alloc(n * outF);
-    b.linear(n, inF, outF, x, w, bias, y);
-    return [y];
+    const out: Buf[] = [];
+    for (const [n, inF, outF, withBias] of [[9, 1280, 100, 1], [1, 1280, 1001, 1], [2, 640, 999, 0]]) {
+      const x = upload(b, rng.normals(n * inF));
+      const w = upload(b, rng.normals(outF * inF, 0.05));
+      const bias = withBias ? upload(b, rng.normals(outF)) : null;
+      const y = b.alloc(n * outF);
+      b.linear(n, inF, outF, x, w, bias, y);
+      out.push(y);
+    }
+    return out;
   });
 });
 

@@ -64,7 +64,7 @@ export interface KernelExports {
   max_pool2d(x: P, y: P, planes: I, h: I, w: I, kh: I, kw: I, sh: I, sw: I, ph: I, pw: I, oh: I, ow: I): void;
   max_pool2d_backward(x: P, dy: P, dx: P, planes: I, h: I, w: I, kh: I, kw: I, sh: I, sw: I, ph: I, pw: I, oh: I, ow: I): void;
   // linear
-  linear(x: P, w: P, b: P, y: P, n: I, inF: I, outF: I): void;
+  linear(x: P, w: P, b: P, y: P, n: I, inF: I, outF: I, ldy: I): void;
   linear_backward(x: P, w: P, dy: P, dx: P, dw: P, db: P, n: I, inF: I, outF: I): void;
   // softmax_cross_entropy
   softmax_cross_entropy(logits: P, labels: P, dlogits: P, n: I, classes: I, smoothing: F): F;
@@ -87,7 +87,7 @@ export const KERNEL_EXPORTS = {
   relu: 3, relu_backward: 4, add: 4, add_in_place: 3, sigmoid: 3, sigmoid_backward: 4,
   channel_scale: 6, channel_scale_backward: 8,
   global_avg_pool: 4, global_avg_pool_backward: 4, max_pool2d: 13, max_pool2d_backward: 14,
-  linear: 7, linear_backward: 9, softmax_cross_entropy: 6, sgd_step: 8, adamw_step: 11,
+  linear: 8, linear_backward: 9, softmax_cross_entropy: 6, sgd_step: 8, adamw_step: 11,
 } as const satisfies Record<keyof KernelExports, number>;
 
 export type KernelExportName = keyof typeof KERNEL_EXPORTS;
