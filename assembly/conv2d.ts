@@ -35,7 +35,7 @@ import {
   wgTable, wgTc, wgTile, wgTn,
 } from './conv2d_plan';
 import { ceilDiv, f32at, hsum32 } from './util';
-import { pl_split } from './conv2d_winograd_plan';
+import { pl_byOut, pl_mo, pl_split } from './conv2d_winograd_plan';
 import {
   conv2d_winograd_items, conv2d_winograd_pack_weight, conv2d_winograd_panels, conv2d_winograd_range,
   conv2d_winograd_weight_bytes, conv2d_winograd_workspace,
@@ -73,32 +73,50 @@ function packRange(i: i32, panels: i32, threads: i32): void {
 // When Winograd runs in phases (input transforms, GEMMs, output transforms: conv2d_winograd.ts),
 // its input transforms do not read the packed weights: the packing items join them in phase 0,
 // which saves a phase (a hand-off and a wait for the slowest thread) and lets the packing overlap
-// the transforms. When it runs whole column blocks in one phase, these read the packed weights:
-// the packing stays a phase of its own.
+// the transforms. When it runs one item per thread by output channels (batch 1, wide layers),
+// each item packs the panels it alone reads, then runs: one phase, and each thread's slice of
+// the packed weights is still in its own cache when its GEMMs read it. When it runs whole column
+// blocks in one phase, each reads all the packed weights: the packing stays a phase of its own.
 
-/** Whether Winograd on this (already Winograd-transformed) shape runs in phases, so that packing
- *  the weights can share its phase 0. */
-function winogradPacksBeside(n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32, pw: i32, oh: i32, ow: i32,
-  a: i32, threads: i32): bool {
+/** How Winograd on this (already Winograd-transformed) shape takes the packing in: PACK_BEFORE
+ *  (a phase of its own), PACK_BESIDE (in phase 0 beside the input transforms) or PACK_WITHIN
+ *  (each item packs its own panels). */
+const PACK_BEFORE: i32 = 0;
+const PACK_BESIDE: i32 = 1;
+const PACK_WITHIN: i32 = 2;
+function winogradPacking(n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32, pw: i32, oh: i32, ow: i32,
+  a: i32, threads: i32): i32 {
   conv2d_winograd_items(n, c, h, w, k, groups, ph, pw, oh, ow, a, oneThread(threads), 0);
-  return pl_split;
+  return pl_split ? PACK_BESIDE : pl_byOut ? PACK_WITHIN : PACK_BEFORE;
 }
 
-/** Items of phase `phase` of such a call: `pack` packing items plus the input transforms in phase
- *  0, then Winograd's own phases. */
-function winogradItemsAfterPacking(pack: i32, n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32, pw: i32,
-  oh: i32, ow: i32, a: i32, threads: i32, phase: i32): i32 {
+/** Items of phase `phase` of such a call (PACK_BESIDE or PACK_WITHIN): `pack` packing items plus
+ *  the input transforms in phase 0, then Winograd's own phases; or Winograd's items alone. */
+function winogradItemsWithPacking(mode: i32, pack: i32, n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32,
+  pw: i32, oh: i32, ow: i32, a: i32, threads: i32, phase: i32): i32 {
   const items = conv2d_winograd_items(n, c, h, w, k, groups, ph, pw, oh, ow, a, oneThread(threads), phase);
-  return phase == 0 ? pack + items : items;
+  return phase == 0 && mode == PACK_BESIDE ? pack + items : items;
 }
 
 /** Items [i0, i1) of phase `phase` of such a call, in workspace ws: [weights packed for Winograd]
- *  [Winograd's workspace]. Phase 0 runs the packing items (weights wt of the conv with wk outputs
- *  and wc inputs, flipped or not, `panels` 4-row panels) first, then the input transforms; the
- *  Winograd arguments (x, bias, y, n .. ow) are those of the convolution it runs. */
-function winogradRangeWithPacking(wt: usize, flipped: i32, wk: i32, wc: i32, panels: i32, x: usize, bias: usize, y: usize,
-  n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32, pw: i32, oh: i32, ow: i32, a: i32, ws: usize, threads: i32,
-  phase: i32, thread: i32, i0: i32, i1: i32): void {
+ *  [Winograd's workspace]. PACK_BESIDE: phase 0 runs the packing items (weights wt of the conv
+ *  with wk outputs and wc inputs, flipped or not, `panels` 4-row panels) first, then the input
+ *  transforms. PACK_WITHIN: each item packs its panels, then runs. The Winograd arguments (x,
+ *  bias, y, n .. ow) are those of the convolution it runs. */
+function winogradRangeWithPacking(mode: i32, wt: usize, flipped: i32, wk: i32, wc: i32, panels: i32, x: usize, bias: usize,
+  y: usize, n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32, pw: i32, oh: i32, ow: i32, a: i32, ws: usize,
+  threads: i32, phase: i32, thread: i32, i0: i32, i1: i32): void {
+  const work = ws + <usize>conv2d_winograd_weight_bytes(wk, wc, groups, a);
+  if (mode == PACK_WITHIN) {
+    for (let i = i0; i < i1; i++) {
+      conv2d_winograd_items(n, c, h, w, k, groups, ph, pw, oh, ow, a, oneThread(threads), 0);
+      const p0 = i * pl_mo; // one group: the item's 4-row panels of output channels are its packed panels
+      conv2d_winograd_pack_weight(wt, ws, wk, wc, groups, a, flipped, p0, min(panels, p0 + pl_mo));
+      conv2d_winograd_range(x, ws, bias, y, n, c, h, w, k, groups, ph, pw, oh, ow, a, 0, work, oneThread(threads), phase,
+        thread, i, i + 1);
+    }
+    return;
+  }
   const pack = phase == 0 ? packItems(panels, threads) : 0;
   for (let i = i0; i < min(i1, pack); i++) {
     packRange(i, panels, threads);
@@ -107,8 +125,8 @@ function winogradRangeWithPacking(wt: usize, flipped: i32, wk: i32, wc: i32, pan
   const j0 = max(i0, pack) - pack;
   const j1 = i1 - pack;
   if (j0 >= j1) return;
-  conv2d_winograd_range(x, ws, bias, y, n, c, h, w, k, groups, ph, pw, oh, ow, a, 0,
-    ws + <usize>conv2d_winograd_weight_bytes(wk, wc, groups, a), oneThread(threads), phase, thread, j0, j1);
+  conv2d_winograd_range(x, ws, bias, y, n, c, h, w, k, groups, ph, pw, oh, ow, a, 0, work, oneThread(threads), phase,
+    thread, j0, j1);
 }
 
 // ---- the direct GEMM: one item ----
@@ -240,8 +258,8 @@ function storeBlockRows(y: usize, block: usize, img0: i32, k: i32, k0: i32, rows
 }
 
 // ---- conv2d: weights packed on every call (a planned model packs them once: conv2d_packed) ----
-// Phase 0 packs the weights into the shared region; then conv2d_packed's phases (Winograd in
-// phases: the packing shares phase 0 with the input transforms, see winogradPacksBeside).
+// Phase 0 packs the weights into the shared region; then conv2d_packed's phases (Winograd: the
+// packing may share phase 0 or each item, see winogradPacking).
 // Workspace: [weights packed for the algorithm][conv2d_packed's workspace].
 
 export function conv2d_workspace(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
@@ -258,9 +276,8 @@ export function conv2d_items(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw
   ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, threads: i32, phase: i32): i32 {
   const a = algoFor(algo, kh, kw, sh, sw, ph, pw);
   const pack = packItems(packedPanels(k, c, groups, a), threads);
-  if (a != 0 && winogradPacksBeside(n, c, h, w, k, groups, ph, pw, oh, ow, a, threads)) {
-    return winogradItemsAfterPacking(pack, n, c, h, w, k, groups, ph, pw, oh, ow, a, threads, phase);
-  }
+  const mode = a != 0 ? winogradPacking(n, c, h, w, k, groups, ph, pw, oh, ow, a, threads) : PACK_BEFORE;
+  if (mode != PACK_BEFORE) return winogradItemsWithPacking(mode, pack, n, c, h, w, k, groups, ph, pw, oh, ow, a, threads, phase);
   if (phase == 0) return pack;
   return conv2d_packed_items(n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, algo, threads, phase - 1);
 }
@@ -271,8 +288,9 @@ export function conv2d_range(x: usize, wt: usize, bias: usize, y: usize, n: i32,
   const a = algoFor(algo, kh, kw, sh, sw, ph, pw);
   const packed = ws;
   const panels = packedPanels(k, c, groups, a);
-  if (a != 0 && winogradPacksBeside(n, c, h, w, k, groups, ph, pw, oh, ow, a, threads)) {
-    winogradRangeWithPacking(wt, 0, k, c, panels, x, bias, y, n, c, h, w, k, groups, ph, pw, oh, ow, a, ws, threads,
+  const mode = a != 0 ? winogradPacking(n, c, h, w, k, groups, ph, pw, oh, ow, a, threads) : PACK_BEFORE;
+  if (mode != PACK_BEFORE) {
+    winogradRangeWithPacking(mode, wt, 0, k, c, panels, x, bias, y, n, c, h, w, k, groups, ph, pw, oh, ow, a, ws, threads,
       phase, thread, i0, i1);
     return;
   }
@@ -363,7 +381,7 @@ export function conv2d_packed(x: usize, packed: usize, bias: usize, y: usize, n:
 // ---- conv2d_backward_input ----
 // Winograd and stride 1: phase 0 packs the flipped, transposed kernel into the shared region, then
 // the phases of the transposed convolution (k channels in, c out, padding k - 1 - p); as in
-// conv2d, the packing shares phase 0 with the input transforms when Winograd runs in phases.
+// conv2d, the packing may share phase 0 or each item (winogradPacking).
 // Otherwise: phase 0 packs W^T, phase 1 runs the col2im items (planCol2im).
 
 // @ts-ignore: decorator
@@ -398,8 +416,9 @@ export function conv2d_backward_input_items(n: i32, c: i32, h: i32, w: i32, k: i
   const a = algoFor(algo, kh, kw, sh, sw, ph, pw);
   const asConv = inputGradIsConv(kh, kw, sh, sw, ph, pw);
   const pack = packItems(inputGradPanels(c, k, kh, kw, groups, a, asConv), threads);
-  if (a != 0 && winogradPacksBeside(n, k, oh, ow, c, groups, 2 - ph, 2 - pw, h, w, a, threads)) {
-    return winogradItemsAfterPacking(pack, n, k, oh, ow, c, groups, 2 - ph, 2 - pw, h, w, a, threads, phase);
+  const mode = a != 0 ? winogradPacking(n, k, oh, ow, c, groups, 2 - ph, 2 - pw, h, w, a, threads) : PACK_BEFORE;
+  if (mode != PACK_BEFORE) {
+    return winogradItemsWithPacking(mode, pack, n, k, oh, ow, c, groups, 2 - ph, 2 - pw, h, w, a, threads, phase);
   }
   if (phase == 0) return pack;
   if (a != 0) return conv2d_winograd_items(n, k, oh, ow, c, groups, 2 - ph, 2 - pw, h, w, a, oneThread(threads), phase - 1);
@@ -421,10 +440,11 @@ export function conv2d_backward_input_range(dy: usize, wt: usize, dx: usize, n: 
   const asConv = inputGradIsConv(kh, kw, sh, sw, ph, pw);
   const packed = ws;
   const panels = inputGradPanels(c, k, kh, kw, groups, a, asConv);
-  if (a != 0 && winogradPacksBeside(n, k, oh, ow, c, groups, 2 - ph, 2 - pw, h, w, a, threads)) {
+  const mode = a != 0 ? winogradPacking(n, k, oh, ow, c, groups, 2 - ph, 2 - pw, h, w, a, threads) : PACK_BEFORE;
+  if (mode != PACK_BEFORE) {
     // The flipped weights, then the transposed convolution (k channels in, c out).
-    winogradRangeWithPacking(wt, 1, k, c, panels, dy, 0, dx, n, k, oh, ow, c, groups, 2 - ph, 2 - pw, h, w, a, ws, threads,
-      phase, thread, i0, i1);
+    winogradRangeWithPacking(mode, wt, 1, k, c, panels, dy, 0, dx, n, k, oh, ow, c, groups, 2 - ph, 2 - pw, h, w, a, ws,
+      threads, phase, thread, i0, i1);
     return;
   }
   if (phase == 0) {

@@ -146,11 +146,12 @@ export function planDirect(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: 
   // channels, small maps).
   const panels = ceilDiv(nb * np, 8);
   const weightsFirst = kg * kd > 4 * nb * np * kd;
-  let qn = weightsFirst ? 1 : pieces(panels, blocks * groups, target);
   // Each output-channel cut packs the same columns again: cut the weights into fewer, larger
-  // pieces (two per thread) when they are cut first.
+  // pieces (two per thread) when they are cut first, and leave the columns whole, so that the
+  // weights (megabytes, from beyond L2) stream once: cutting the columns too made each column
+  // piece stream them again.
+  let qn = weightsFirst ? 1 : pieces(panels, blocks * groups, target);
   let mn = pieces(ceilDiv(mt, MIN_PANELS), blocks * groups * qn, weightsFirst ? 2 * max(1, threads) : target);
-  if (weightsFirst) qn = pieces(panels, blocks * groups * mn, target);
   const qc = max(8, ceilDiv(panels, qn) * 8);
   qn = ceilDiv(nb * np, qc);
   const mc = max(1, ceilDiv(mt, mn));

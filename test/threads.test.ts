@@ -121,8 +121,13 @@ test('the conv passes really split: several work items on 2 threads for each cas
   // channels), forward and input gradient: the path the cases above must cover.
   const wide = convShape(CONV_CASES[CONV_CASES.length - 1]);
   const shape = [wide.n, wide.c, wide.h, wide.w, wide.k, 3, 3, 1, 1, 1, 1, 1, wide.oh, wide.ow];
+  // With the weights packed in the call, each of those items packs its own slice of them: still one
+  // phase (conv2d, and the input gradient, whose transposed conv has the same shape here).
+  const flipped = [wide.n, wide.k, wide.h, wide.w, wide.k, 3, 3, 1, 1, 1, 1, 1, wide.oh, wide.ow];
   for (const t of [2, 3]) {
     assert.equal([k.conv2d_packed_items(...shape, 4, t, 0), k.conv2d_packed_items(...shape, 4, t, 1)], [t, 0]);
+    assert.equal([k.conv2d_items(...shape, 4, t, 0), k.conv2d_items(...shape, 4, t, 1)], [t, 0]);
+    assert.equal([k.conv2d_backward_input_items(...flipped, 4, t, 0), k.conv2d_backward_input_items(...flipped, 4, t, 1)], [t, 0]);
   }
 });
 
