@@ -7,7 +7,8 @@
 //                           otherwise dcol[kk, p] = W^T[kk, k] * dY[k, p], scattered back (col2im)
 //   conv2d_backward_weight  dW[k, kk] = sum over images and p of dY[k, p] * col(X)[kk, p]
 // conv2d and conv2d_backward_input also run Winograd for 3x3 stride 1 (conv2d_winograd.ts) when
-// their `algo` asks for it; the weight gradient is always direct.
+// their `algo` asks for it; the weight gradient is always direct, on small maps tap by tap
+// (conv2d_backward_weight_taps.ts: it skips the padding's zeros that col(X) would multiply).
 //
 // Small maps (the late stages: 7x7, 4x4, 2x2) would give GEMMs a few columns wide, so images are
 // taken in blocks: the columns of one GEMM run over the positions of several images.
@@ -34,8 +35,12 @@ import {
   wgABytes, wgNb, wgPackItems, wgPackLen, wgPartBytes, wgPartials, wgParts, wgRch, wgShared, wgSharedA, wgSumItems, wgSumLen,
   wgTable, wgTc, wgTile, wgTn,
 } from './conv2d_plan';
-import { ceilDiv, f32at, hsum32 } from './util';
+import { ceilDiv, f32at } from './util';
 import { pl_byOut, pl_mo, pl_split } from './conv2d_winograd_plan';
+import {
+  biasGradChannels, conv2d_backward_weight_taps_items, conv2d_backward_weight_taps_range,
+  conv2d_backward_weight_taps_workspace, useWeightTaps,
+} from './conv2d_backward_weight_taps';
 import {
   conv2d_winograd_items, conv2d_winograd_pack_weight, conv2d_winograd_panels, conv2d_winograd_range,
   conv2d_winograd_weight_bytes, conv2d_winograd_workspace,
@@ -539,6 +544,9 @@ export function conv2d_backward_input(dy: usize, wt: usize, dx: usize, n: i32, c
 
 export function conv2d_backward_weight_workspace(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
   ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, threads: i32): i32 {
+  if (useWeightTaps(n, h, w, kh, kw, sh, sw, ph, pw, oh, ow)) {
+    return conv2d_backward_weight_taps_workspace(n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, threads);
+  }
   planWeightGrad(n, c, h, w, k, kh, kw, ph, pw, groups, oh * ow, threads);
   return wgShared + oneThread(threads) * wgBytes;
 }
@@ -552,6 +560,9 @@ function weightGradStep(phase: i32): i32 {
 
 export function conv2d_backward_weight_items(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
   ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, threads: i32, phase: i32): i32 {
+  if (useWeightTaps(n, h, w, kh, kw, sh, sw, ph, pw, oh, ow)) {
+    return conv2d_backward_weight_taps_items(n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, threads, phase);
+  }
   planWeightGrad(n, c, h, w, k, kh, kw, ph, pw, groups, oh * ow, threads);
   const step = weightGradStep(phase);
   if (step == 0) return wgPackItems;
@@ -562,6 +573,11 @@ export function conv2d_backward_weight_items(n: i32, c: i32, h: i32, w: i32, k: 
 export function conv2d_backward_weight_range(x: usize, dy: usize, dw: usize, dbias: usize, n: i32, c: i32, h: i32, w: i32,
   k: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, ws: usize,
   threads: i32, phase: i32, thread: i32, i0: i32, i1: i32): void {
+  if (useWeightTaps(n, h, w, kh, kw, sh, sw, ph, pw, oh, ow)) {
+    conv2d_backward_weight_taps_range(x, dy, dw, dbias, n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, ws, threads,
+      phase, thread, i0, i1);
+    return;
+  }
   planWeightGrad(n, c, h, w, k, kh, kw, ph, pw, groups, oh * ow, threads);
   const own = ws + <usize>wgShared + <usize>thread * <usize>wgBytes;
   const kd = (c / groups) * kh * kw;
@@ -670,19 +686,7 @@ function sumPartials(dw: usize, partials: usize, len: i32, item: i32): void {
 
 /** dbias for the channels of bias item `item`: the sum of dY over images and positions, per channel. */
 function biasGradItem(dy: usize, dbias: usize, n: i32, k: i32, np: i32, item: i32): void {
-  const k0 = item * wgBiasCh;
-  const k1 = pieceEnd(item, wgBiasCh, k);
-  for (let ko = k0; ko < k1; ko++) {
-    let acc = f32x4.splat(0);
-    let tail: f32 = 0;
-    for (let img = 0; img < n; img++) {
-      const row = f32at(dy, (img * k + ko) * np);
-      let i = 0;
-      for (; i + 4 <= np; i += 4) acc = f32x4.add(acc, v128.load(f32at(row, i)));
-      for (; i < np; i++) tail += load<f32>(f32at(row, i));
-    }
-    store<f32>(f32at(dbias, ko), hsum32(acc) + tail);
-  }
+  biasGradChannels(dy, dbias, n, k, np, item * wgBiasCh, pieceEnd(item, wgBiasCh, k));
 }
 
 /** dw = sum over the batch of dY * col(X)^T; dbias (when not 0) = sum of dY per channel; on one thread. */

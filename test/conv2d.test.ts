@@ -128,6 +128,11 @@ const blockCases: [number, number, number, number, number, number, number, numbe
   [6, 16, 2, 32, 3, 2, 1, 1],   // 2x2 -> 1x1, stride 2 (col2im across images)
   [3, 12, 5, 12, 1, 1, 0, 3],   // 1x1, 25 positions
   [130, 4, 2, 4, 3, 1, 1, 1],   // more images than one block (512 / 4 = 128): a block of 2 after
+  // The weight gradient tap by tap (small maps: conv2d_backward_weight_taps.ts):
+  [600, 8, 2, 12, 3, 1, 1, 2],  // 2400 positions: two parts of 512 images, added in a second phase
+  [40, 16, 2, 8, 3, 1, 1, 4],   // groups of 4 and 2 channels (half a panel, of a column panel)
+  [9, 6, 2, 10, 3, 1, 1, 2],    // 3 in and 5 out channels per group: partial panels both ways
+  [5, 8, 3, 12, 3, 2, 1, 1],    // 3x3 -> 2x2, stride 2 (25 of 36 pairs valid: im2col instead)
 ];
 
 for (const [n, c, hw, k, ks, st, pad, groups] of blockCases) {

@@ -69,6 +69,8 @@ const CONV_CASES: ConvCase[] = [
   { n: 3, c: 12, k: 16, h: 32, w: 32, kh: 3, stride: 1, pad: 1, groups: 1 },     // 3072 positions: 2 partial dW sums
   { n: 1, c: 64, k: 640, h: 4, w: 4, kh: 3, stride: 2, pad: 1, groups: 1 },      // wide, 2x2 output
   { n: 1, c: 120, k: 140, h: 5, w: 7, kh: 3, stride: 1, pad: 1, groups: 1 },     // batch 1, U >= 2 MiB: Winograd by output channels
+  { n: 600, c: 8, k: 12, h: 2, w: 2, kh: 3, stride: 1, pad: 1, groups: 2 },      // dW tap by tap, two parts
+  { n: 7, c: 16, k: 40, h: 2, w: 2, kh: 3, stride: 2, pad: 1, groups: 1 },       // dW tap by tap, cut by output channels
 ];
 
 const ALGORITHMS: ConvAlgorithm[] = ['direct', 'winograd2', 'winograd4'];
@@ -119,7 +121,7 @@ test('the conv passes really split: several work items on 2 threads for each cas
   }
   // The wide batch-1 case runs F(4,3) in one phase of one item per thread (each a slice of output
   // channels), forward and input gradient: the path the cases above must cover.
-  const wide = convShape(CONV_CASES[CONV_CASES.length - 1]);
+  const wide = convShape(CONV_CASES.find((cc) => cc.c === 120)!);
   const shape = [wide.n, wide.c, wide.h, wide.w, wide.k, 3, 3, 1, 1, 1, 1, 1, wide.oh, wide.ow];
   // With the weights packed in the call, each of those items packs its own slice of them: still one
   // phase (conv2d, and the input gradient, whose transposed conv has the same shape here).
