@@ -76,6 +76,9 @@ export interface Backend {
   // ---- memory ----
   /** A new buffer of `length` float32, filled with zeros. */
   alloc(length: number): Buf;
+  /** A new buffer of `length` float32 whose contents are unspecified: for an output that a kernel
+   *  overwrites whole (skips alloc's clearing of a reused block). */
+  allocEmpty(length: number): Buf;
   /** Returns the buffer to the pool; the buffer must not be used afterwards. */
   free(buf: Buf): void;
   /** A Float32Array over the buffer's storage. Valid until the next `alloc` (memory may grow). */

@@ -55,6 +55,11 @@ export class Tensor {
     return new Tensor(backend, backend.alloc(checkShape('Tensor.zeros', shape)), shape);
   }
 
+  /** A tensor whose values are unspecified: for an op's output that its kernel overwrites whole. */
+  static empty(backend: Backend, shape: readonly number[]): Tensor {
+    return new Tensor(backend, backend.allocEmpty(checkShape('Tensor.empty', shape)), shape);
+  }
+
   /** A tensor holding `value` everywhere. */
   static fill(backend: Backend, shape: readonly number[], value: number): Tensor {
     const size = checkShape('Tensor.fill', shape);

@@ -8,8 +8,8 @@ export function add(a: Tensor, b: Tensor): Tensor {
   const op = 'add';
   const backend = backendOf(op, { a, b });
   expectSameShape(op, 'a', a, 'b', b);
-  return withOutputs(backend, (zeros) => {
-    const y = zeros(a.shape);
+  return withOutputs(backend, (_zeros, empty) => {
+    const y = empty(a.shape);
     backend.add(a.buf, b.buf, y.buf);
     return y;
   });

@@ -72,10 +72,10 @@ export function batchNormTrain(x: Tensor, p: BatchNormParams, opts: BatchNormTra
     throw new Error(`${op}: expected more than 1 value per channel when training, got x ${formatShape(x.shape)}`);
   }
   expectDistinct(op, { weight: p.weight, bias: p.bias, runningMean: p.runningMean, runningVar: p.runningVar });
-  return withOutputs(b, (zeros) => {
-    const y = zeros(x.shape);
-    const saveMean = zeros([c]);
-    const saveInvStd = zeros([c]);
+  return withOutputs(b, (_zeros, empty) => {
+    const y = empty(x.shape);
+    const saveMean = empty([c]);
+    const saveInvStd = empty([c]);
     b.batchNormTrain(n, c, hw, x.buf, p.weight.buf, p.bias.buf, p.runningMean.buf, p.runningVar.buf,
       momentum, eps, y.buf, saveMean.buf, saveInvStd.buf);
     return { y, saveMean, saveInvStd };
@@ -88,8 +88,8 @@ export function batchNormEval(x: Tensor, p: BatchNormParams, opts: BatchNormEval
   const { b, n, c, hw } = batchNormSizes(op, x, p);
   checkKeys(op, 'opts', opts, ['eps']);
   const eps = positive(op, 'eps', opts.eps ?? 1e-5);
-  return withOutputs(b, (zeros) => {
-    const y = zeros(x.shape);
+  return withOutputs(b, (_zeros, empty) => {
+    const y = empty(x.shape);
     b.batchNormEval(n, c, hw, x.buf, p.weight.buf, p.bias.buf, p.runningMean.buf, p.runningVar.buf, eps, y.buf);
     return y;
   });
@@ -111,10 +111,10 @@ export function batchNormBackward(x: Tensor, dy: Tensor, weight: Tensor, saveMea
   for (const [name, t] of Object.entries({ weight, saveMean, saveInvStd })) {
     expectShape(op, name, t, [c], `x ${formatShape(x.shape)} has ${c} channels`);
   }
-  return withOutputs(b, (zeros) => {
-    const dx = zeros(x.shape);
-    const dweight = zeros([c]);
-    const dbias = zeros([c]);
+  return withOutputs(b, (_zeros, empty) => {
+    const dx = empty(x.shape);
+    const dweight = empty([c]);
+    const dbias = empty([c]);
     b.batchNormBackward(n, c, h * w, x.buf, dy.buf, weight.buf, saveMean.buf, saveInvStd.buf,
       dx.buf, dweight.buf, dbias.buf);
     return { dx, dweight, dbias };

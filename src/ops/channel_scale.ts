@@ -20,8 +20,8 @@ export function channelScale(x: Tensor, s: Tensor): Tensor {
   const op = 'channelScale';
   const b = backendOf(op, { x, s });
   const { n, c, hw } = channelScaleSizes(op, x, s);
-  return withOutputs(b, (zeros) => {
-    const y = zeros(x.shape);
+  return withOutputs(b, (_zeros, empty) => {
+    const y = empty(x.shape);
     b.channelScale(n, c, hw, x.buf, s.buf, y.buf);
     return y;
   });
@@ -33,9 +33,9 @@ export function channelScaleBackward(x: Tensor, s: Tensor, dy: Tensor): { dx: Te
   const b = backendOf(op, { x, s, dy });
   const { n, c, hw } = channelScaleSizes(op, x, s);
   expectSameShape(op, 'x', x, 'dy', dy);
-  return withOutputs(b, (zeros) => {
-    const dx = zeros(x.shape);
-    const ds = zeros(s.shape);
+  return withOutputs(b, (_zeros, empty) => {
+    const dx = empty(x.shape);
+    const ds = empty(s.shape);
     b.channelScaleBackward(n, c, hw, x.buf, s.buf, dy.buf, dx.buf, ds.buf);
     return { dx, ds };
   });

@@ -92,8 +92,8 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, opts: Con
   const b = backendOf(op, { x, weight, bias }, ['bias']);
   const s = conv2dShape(op, x, weight, opts);
   if (bias) expectShape(op, 'bias', bias, [s.k], `weight has ${s.k} output channels`);
-  return withOutputs(b, (zeros) => {
-    const y = zeros([s.n, s.k, s.oh, s.ow]);
+  return withOutputs(b, (_zeros, empty) => {
+    const y = empty([s.n, s.k, s.oh, s.ow]);
     b.conv2d(s, x.buf, weight.buf, bias ? bias.buf : null, y.buf, algorithmFor(op, s, opts.algorithm));
     return y;
   });
@@ -119,8 +119,8 @@ export function conv2dBackwardInput(x: Tensor | readonly number[], weight: Tenso
   if (Array.isArray(x)) checkShape(`${op}: x`, xShape);
   const s = conv2dShape(op, xShape, weight, opts);
   expectConvOutput(op, s, xShape, weight, dy);
-  return withOutputs(b, (zeros) => {
-    const dx = zeros(xShape);
+  return withOutputs(b, (_zeros, empty) => {
+    const dx = empty(xShape);
     b.conv2dBackwardInput(s, dy.buf, weight.buf, dx.buf, inputGradAlgorithm(op, s, opts.algorithm));
     return dx;
   });
@@ -133,9 +133,9 @@ export function conv2dBackwardWeight(x: Tensor, weight: Tensor, dy: Tensor, opts
   const b = backendOf(op, { x, weight, dy });
   const s = conv2dShape(op, x, weight, opts);
   expectConvOutput(op, s, x.shape, weight, dy);
-  return withOutputs(b, (zeros) => {
-    const dw = zeros(weight.shape);
-    const db = bias ? zeros([s.k]) : null;
+  return withOutputs(b, (_zeros, empty) => {
+    const dw = empty(weight.shape);
+    const db = bias ? empty([s.k]) : null;
     b.conv2dBackwardWeight(s, x.buf, dy.buf, dw.buf, db ? db.buf : null);
     return { dw, db };
   });
@@ -152,10 +152,10 @@ export function conv2dBackward(x: Tensor, weight: Tensor, dy: Tensor, opts: Conv
   const s = conv2dShape(op, x, weight, opts);
   expectConvOutput(op, s, x.shape, weight, dy);
   const { input: needInput, bias: needBias } = backwardNeeds(op, needs);
-  return withOutputs(b, (zeros) => {
-    const dx = needInput ? zeros(x.shape) : null;
-    const dw = zeros(weight.shape);
-    const db = needBias ? zeros([s.k]) : null;
+  return withOutputs(b, (_zeros, empty) => {
+    const dx = needInput ? empty(x.shape) : null;
+    const dw = empty(weight.shape);
+    const db = needBias ? empty([s.k]) : null;
     if (dx) b.conv2dBackwardInput(s, dy.buf, weight.buf, dx.buf, inputGradAlgorithm(op, s, opts.algorithm));
     b.conv2dBackwardWeight(s, x.buf, dy.buf, dw.buf, db ? db.buf : null);
     return { dx, dw, db };
@@ -213,8 +213,8 @@ export function conv2dPacked(x: Tensor, weight: PackedConv2dWeight, bias: Tensor
   const b = backendOf(op, { x, packed: weight.packed, bias }, ['bias']);
   const s = conv2dShape(op, x, { shape: weight.weightShape }, weight.opts);
   if (bias) expectShape(op, 'bias', bias, [s.k], `weight has ${s.k} output channels`);
-  return withOutputs(b, (zeros) => {
-    const y = zeros([s.n, s.k, s.oh, s.ow]);
+  return withOutputs(b, (_zeros, empty) => {
+    const y = empty([s.n, s.k, s.oh, s.ow]);
     b.conv2dPacked(s, weight.algorithm, x.buf, weight.packed.buf, bias ? bias.buf : null, y.buf, relu);
     return y;
   });

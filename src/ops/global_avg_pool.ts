@@ -8,8 +8,8 @@ export function globalAvgPool(x: Tensor): Tensor {
   const op = 'globalAvgPool';
   const b = backendOf(op, { x });
   const [n, c, h, w] = expectRank(op, 'x', x, 4, '[n, c, h, w]');
-  return withOutputs(b, (zeros) => {
-    const y = zeros([n, c, 1, 1]);
+  return withOutputs(b, (_zeros, empty) => {
+    const y = empty([n, c, 1, 1]);
     b.globalAvgPool(n, c, h * w, x.buf, y.buf);
     return y;
   });
@@ -25,8 +25,8 @@ export function globalAvgPoolBackward(dy: Tensor, inputShape: readonly number[])
   }
   const [n, c, h, w] = inputShape;
   expectShape(op, 'dy', dy, [n, c, 1, 1], `the pooled input is ${formatShape(inputShape)}`);
-  return withOutputs(b, (zeros) => {
-    const dx = zeros(inputShape);
+  return withOutputs(b, (_zeros, empty) => {
+    const dx = empty(inputShape);
     b.globalAvgPoolBackward(n, c, h * w, dy.buf, dx.buf);
     return dx;
   });

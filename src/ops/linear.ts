@@ -27,8 +27,8 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
   const b = backendOf(op, { x, weight, bias }, ['bias']);
   const { n, inF, outF } = linearSizes(op, x, weight);
   if (bias) expectShape(op, 'bias', bias, [outF], `weight has ${outF} output features`);
-  return withOutputs(b, (zeros) => {
-    const y = zeros([n, outF]);
+  return withOutputs(b, (_zeros, empty) => {
+    const y = empty([n, outF]);
     b.linear(n, inF, outF, x.buf, weight.buf, bias ? bias.buf : null, y.buf);
     return y;
   });
@@ -45,10 +45,10 @@ export function linearBackward(x: Tensor, weight: Tensor, dy: Tensor, needs: Bac
   expectShape(op, 'dy', dy, [n, outF], `it must match linear's output for x ${formatShape(x.shape)} and weight ` +
     formatShape(weight.shape));
   const { input: needInput, bias: needBias } = backwardNeeds(op, needs);
-  return withOutputs(b, (zeros) => {
-    const dx = needInput ? zeros(x.shape) : null;
-    const dw = zeros(weight.shape);
-    const db = needBias ? zeros([outF]) : null;
+  return withOutputs(b, (_zeros, empty) => {
+    const dx = needInput ? empty(x.shape) : null;
+    const dw = empty(weight.shape);
+    const db = needBias ? empty([outF]) : null;
     b.linearBackward(n, inF, outF, x.buf, weight.buf, dy.buf, dx ? dx.buf : null, dw.buf, db ? db.buf : null);
     return { dx, dw, db };
   });

@@ -40,8 +40,8 @@ export function maxPool2d(x: Tensor, opts: MaxPool2dOptions): Tensor {
   const op = 'maxPool2d';
   const b = backendOf(op, { x });
   const s = maxPool2dShape(op, x, opts);
-  return withOutputs(b, (zeros) => {
-    const y = zeros([s.n, s.c, s.oh, s.ow]);
+  return withOutputs(b, (_zeros, empty) => {
+    const y = empty([s.n, s.c, s.oh, s.ow]);
     b.maxPool2d(s, x.buf, y.buf);
     return y;
   });
@@ -53,8 +53,8 @@ export function maxPool2dBackward(x: Tensor, dy: Tensor, opts: MaxPool2dOptions)
   const b = backendOf(op, { x, dy });
   const s = maxPool2dShape(op, x, opts);
   expectShape(op, 'dy', dy, [s.n, s.c, s.oh, s.ow], `it must match maxPool2d's output for x ${formatShape(x.shape)}`);
-  return withOutputs(b, (zeros) => {
-    const dx = zeros(x.shape);
+  return withOutputs(b, (_zeros, empty) => {
+    const dx = empty(x.shape);
     b.maxPool2dBackward(s, x.buf, dy.buf, dx.buf);
     return dx;
   });

@@ -5,8 +5,8 @@ import { withOutputs } from './outputs.js';
 
 export function relu(x: Tensor): Tensor {
   const b = backendOf('relu', { x });
-  return withOutputs(b, (zeros) => {
-    const y = zeros(x.shape);
+  return withOutputs(b, (_zeros, empty) => {
+    const y = empty(x.shape);
     b.relu(x.buf, y.buf);
     return y;
   });
@@ -17,8 +17,8 @@ export function reluBackward(x: Tensor, dy: Tensor): Tensor {
   const op = 'reluBackward';
   const b = backendOf(op, { x, dy });
   expectSameShape(op, 'x', x, 'dy', dy);
-  return withOutputs(b, (zeros) => {
-    const dx = zeros(x.shape);
+  return withOutputs(b, (_zeros, empty) => {
+    const dx = empty(x.shape);
     b.reluBackward(x.buf, dy.buf, dx.buf);
     return dx;
   });

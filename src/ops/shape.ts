@@ -20,8 +20,8 @@ export function flatten(x: Tensor): Tensor {
 }
 
 function copyAs(x: Tensor, shape: readonly number[]): Tensor {
-  return withOutputs(x.backend, (zeros) => {
-    const y = zeros(shape);
+  return withOutputs(x.backend, (_zeros, empty) => {
+    const y = empty(shape);
     // Views taken after the allocation: an allocation may detach earlier ones.
     y.data.set(x.data);
     return y;

@@ -5,8 +5,8 @@ import { withOutputs } from './outputs.js';
 
 export function sigmoid(x: Tensor): Tensor {
   const b = backendOf('sigmoid', { x });
-  return withOutputs(b, (zeros) => {
-    const y = zeros(x.shape);
+  return withOutputs(b, (_zeros, empty) => {
+    const y = empty(x.shape);
     b.sigmoid(x.buf, y.buf);
     return y;
   });
@@ -17,8 +17,8 @@ export function sigmoidBackward(y: Tensor, dy: Tensor): Tensor {
   const op = 'sigmoidBackward';
   const b = backendOf(op, { y, dy });
   expectSameShape(op, 'y', y, 'dy', dy);
-  return withOutputs(b, (zeros) => {
-    const dx = zeros(y.shape);
+  return withOutputs(b, (_zeros, empty) => {
+    const dx = empty(y.shape);
     b.sigmoidBackward(y.buf, dy.buf, dx.buf);
     return dx;
   });

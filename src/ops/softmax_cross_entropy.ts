@@ -46,8 +46,8 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Int32Array | readonl
   const lab = checkLabels(op, labels, n, classes, logits);
   checkKeys(op, 'opts', opts, ['labelSmoothing']);
   const smoothing = inUnitInterval(op, 'labelSmoothing', opts.labelSmoothing ?? 0);
-  return withOutputs(b, (zeros) => {
-    const dlogits = zeros(logits.shape);
+  return withOutputs(b, (_zeros, empty) => {
+    const dlogits = empty(logits.shape);
     const loss = b.softmaxCrossEntropy(n, classes, logits.buf, lab, smoothing, dlogits.buf);
     return { loss, dlogits };
   });

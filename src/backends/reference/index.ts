@@ -65,6 +65,11 @@ export class ReferenceBackend implements Backend {
     return new RefBuf(data, this);
   }
 
+  /** The reference backend clears every buffer: the same as alloc. */
+  allocEmpty(length: number): Buf {
+    return this.alloc(length);
+  }
+
   free(buf: Buf): void {
     const data = this.arr(buf, 'free');
     (buf as RefBuf).data = null;

@@ -39,6 +39,8 @@ export class WasmBuf implements Buf {
 
 /** 4 GiB of float32: more cannot exist in wasm32. */
 const MAX_FLOATS = 2 ** 30;
+/** REPVGG_POISON_EMPTY=1 in Node's environment (the test suite): allocEmpty fills with NaN. */
+const POISON_EMPTY = typeof process !== 'undefined' && process.env?.REPVGG_POISON_EMPTY === '1';
 
 /** How a backend runs: its worker pool (null: this thread only) and, when it runs fewer threads
  *  than were asked for, why. */
@@ -93,6 +95,16 @@ export class WasmBackend implements Backend, WasmContext {
     // the OS map every page of a large tensor up front).
     if (!fresh) this.zero(ptr, length);
     return new WasmBuf(ptr, length, size, this);
+  }
+
+  allocEmpty(length: number): WasmBuf {
+    if (!Number.isInteger(length) || length < 0) throw new RangeError(`allocEmpty: length must be a non-negative integer, got ${length}`);
+    if (length > MAX_FLOATS) throw new RangeError(`allocEmpty: ${length} floats (${length * 4} bytes) exceed the 4 GiB wasm32 can address`);
+    const { ptr, size } = this.allocator.alloc(Math.max(length, 1) * 4);
+    const buf = new WasmBuf(ptr, length, size, this);
+    // The test suite fills such buffers with NaN, so that an op leaving any output unwritten fails.
+    if (POISON_EMPTY) this.view(buf).fill(NaN);
+    return buf;
   }
 
   /** Clears `length` floats at byte offset `ptr` (a reused block, for alloc). Protected so the
