@@ -270,7 +270,7 @@ export async function createWasmBackend(source?: WasmSource, relaxedSimd: boolea
     } else {
       const wanted = Math.min(asked, MAX_THREADS);
       // More threads than cores: a thread that polls for work takes a core from one that has some.
-      const spin = wanted > await defaultThreads() ? { spin: 0 } : {};
+      const spin = wanted > await defaultThreads() ? { spinMicros: 0 } : {};
       try {
         const { WorkerPool } = await import('./pool.js');
         const spawner = isNode ? await (await import('./spawn-node.js')).nodeSpawner() : (await import('./spawn-web.js')).webSpawner();

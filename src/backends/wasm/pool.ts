@@ -31,10 +31,11 @@ export interface PoolOptions {
   /** A call fails when no thread finishes one of its items for this long (default 120 s; an item
    *  is a fraction of one layer, so only a stuck thread gets near it). */
   hangTimeoutMs?: number;
-  /** Polls of the control block before a thread sleeps (default 10000, about 100 microseconds; 0
-   *  when there are more threads than cores, where a polling thread would take a core from one
-   *  with work): the next job or the last item usually comes sooner than a sleep and a wake-up. */
-  spin?: number;
+  /** Microseconds a thread polls the control block before it sleeps (default 2000; 0 when there
+   *  are more threads than cores, where a polling thread would take a core from one with work):
+   *  between the layers of a forward the next job usually comes sooner, and a sleeping thread
+   *  takes tens to hundreds of microseconds to wake (A0 at batch 1 runs some 60 jobs). */
+  spinMicros?: number;
 }
 
 const FAULTS = { throw: 1, exit: 2, hang: 3 } as const;
@@ -54,14 +55,14 @@ export class WorkerPool {
   private starting = false;
   private disposed = false;
   private readonly hangTimeoutMs: number;
-  private readonly spin: number;
+  private readonly spinMicros: number;
 
   private constructor(private readonly spawner: Spawner, private readonly module: WebAssembly.Module,
     private readonly memory: WebAssembly.Memory, private readonly kernels: KernelExports,
     /** worker threads (the main thread is one more) */
     readonly workers: number, opts: PoolOptions) {
     this.hangTimeoutMs = opts.hangTimeoutMs ?? 120_000;
-    this.spin = opts.spin ?? 10_000;
+    this.spinMicros = opts.spinMicros ?? 2000;
   }
 
   /** Starts `workers` threads on `module` (a threads build) sharing `memory`, for the main
@@ -177,7 +178,7 @@ export class WorkerPool {
     const ctl = this.ctl;
     let last = -1;
     let since = performance.now();
-    let spins = this.spin;
+    const spinUntil = performance.now() + this.spinMicros / 1000;
     for (;;) {
       const done = Atomics.load(ctl, FINISHED);
       if (done >= items) break;
@@ -200,8 +201,7 @@ export class WorkerPool {
         return `${name}: no thread finished an item for ${(this.hangTimeoutMs / 1000).toFixed(1)} s ` +
           `(worker thread ${stuck.join(', ') || '?'} still busy); the workers are restarted before the next call`;
       }
-      if (spins > 0) spins--;
-      else Atomics.wait(ctl, FINISHED, done, Math.min(1000, this.hangTimeoutMs));
+      if (performance.now() >= spinUntil) Atomics.wait(ctl, FINISHED, done, Math.min(1000, this.hangTimeoutMs));
     }
     const failed = Atomics.load(ctl, ERROR);
     if (failed === 0) return null;
@@ -241,7 +241,7 @@ export class WorkerPool {
     const ctl = this.ctl;
     this.handles = [];
     for (let thread = 1; thread <= this.workers; thread++) {
-      const data: WorkerData = { module: this.module, memory: this.memory, control: this.control, thread, spin: this.spin };
+      const data: WorkerData = { module: this.module, memory: this.memory, control: this.control, thread, spinMicros: this.spinMicros };
       // Ended from outside (no exit hook runs then): seen between calls.
       this.handles.push(this.spawner.spawn(data, () => {
         const s = Atomics.load(ctl, STATE + thread);

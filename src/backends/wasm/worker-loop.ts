@@ -16,8 +16,8 @@ export interface WorkerData {
   control: SharedArrayBuffer;
   /** this worker's thread index, 1 .. threads - 1 (the main thread is 0) */
   thread: number;
-  /** iterations of polling for the next job before sleeping */
-  spin: number;
+  /** microseconds of polling for the next job before sleeping */
+  spinMicros: number;
 }
 
 /** Records that worker `thread` exits, leaving unfinished the item it was running if any, and
@@ -31,7 +31,7 @@ export function markExited(control: SharedArrayBuffer, thread: number): void {
 
 /** Instantiates the module and runs jobs until shutdown. `exit` ends the thread (a fault test). */
 export function runWorker(data: WorkerData, exit: () => void): void {
-  const { module, memory, control, thread: me, spin } = data;
+  const { module, memory, control, thread: me, spinMicros } = data;
   const ctl = new Int32Array(control);
   const table = new Float64Array(control, ARGS_OFFSET, ARGS_DOUBLES);
   const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
@@ -84,8 +84,10 @@ export function runWorker(data: WorkerData, exit: () => void): void {
 
   let seen = 0;
   for (;;) {
-    // Jobs come in quick succession (layer after layer): poll a little before sleeping.
-    for (let i = 0; i < spin && Atomics.load(ctl, SEQ) === seen; i++);
+    // Jobs come in quick succession (layer after layer): poll a while before sleeping (the clock
+    // read once per 1024 polls).
+    const until = performance.now() + spinMicros / 1000;
+    for (let i = 1; Atomics.load(ctl, SEQ) === seen && ((i & 1023) !== 0 || performance.now() < until); i++);
     while (Atomics.load(ctl, SEQ) === seen) Atomics.wait(ctl, SEQ, seen);
     seen = Atomics.load(ctl, SEQ);
     if (Atomics.load(ctl, SHUTDOWN)) return;
