@@ -544,7 +544,7 @@ export function conv2d_backward_input(dy: usize, wt: usize, dx: usize, n: i32, c
 
 export function conv2d_backward_weight_workspace(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
   ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, threads: i32): i32 {
-  if (useWeightTaps(n, h, w, kh, kw, sh, sw, ph, pw, oh, ow)) {
+  if (useWeightTaps(n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow)) {
     return conv2d_backward_weight_taps_workspace(n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, threads);
   }
   planWeightGrad(n, c, h, w, k, kh, kw, ph, pw, groups, oh * ow, threads);
@@ -560,7 +560,7 @@ function weightGradStep(phase: i32): i32 {
 
 export function conv2d_backward_weight_items(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
   ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, threads: i32, phase: i32): i32 {
-  if (useWeightTaps(n, h, w, kh, kw, sh, sw, ph, pw, oh, ow)) {
+  if (useWeightTaps(n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow)) {
     return conv2d_backward_weight_taps_items(n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, threads, phase);
   }
   planWeightGrad(n, c, h, w, k, kh, kw, ph, pw, groups, oh * ow, threads);
@@ -573,7 +573,7 @@ export function conv2d_backward_weight_items(n: i32, c: i32, h: i32, w: i32, k: 
 export function conv2d_backward_weight_range(x: usize, dy: usize, dw: usize, dbias: usize, n: i32, c: i32, h: i32, w: i32,
   k: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, ws: usize,
   threads: i32, phase: i32, thread: i32, i0: i32, i1: i32): void {
-  if (useWeightTaps(n, h, w, kh, kw, sh, sw, ph, pw, oh, ow)) {
+  if (useWeightTaps(n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow)) {
     conv2d_backward_weight_taps_range(x, dy, dw, dbias, n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, ws, threads,
       phase, thread, i0, i1);
     return;

@@ -26,6 +26,10 @@ const MAX_PAIRS: i32 = 4096;
 const PART_POSITIONS: i32 = 2048;
 /** The tap path is taken when its valid pairs are at most this share of the im2col positions. */
 const MAX_SHARE: f64 = 0.5;
+/** Bytes of packed operands (dY and x of one part) per thread at most. */
+const PACK_BYTES: i32 = 8 << 20;
+/** Bytes of partial sums at most (as conv2d_plan.ts's PARTIAL_BYTES). */
+const PARTIAL_BYTES: i32 = 64 << 20;
 
 // The plan (planWeightTaps), as globals: the module has no garbage-collected runtime.
 let tpTaps: i32 = 0;
@@ -69,13 +73,22 @@ function tapPositions(t: i32, kw: i32, h: i32, w: i32, oh: i32, ow: i32, sh: i32
   return rows * vCount;
 }
 
+/** Images per part of the reduction, from the shape alone (never from the thread count): at most
+ *  PART_POSITIONS positions and MAX_PAIRS pairs of one tap, and packed operands of at most
+ *  PACK_BYTES per thread (`most`: the valid positions of the busiest tap, per image). */
+function partImages(np: i32, most: i32, kg: i32, cg: i32): i32 {
+  const perImage = max(1, most) * 4 * max(((kg + 3) & ~3), ((cg + 7) & ~7));
+  return max(1, min(min(PART_POSITIONS / max(1, np), MAX_PAIRS / max(1, most)), PACK_BYTES / perImage));
+}
+
 /** Whether the tap path serves this shape: a kernel of several taps whose valid pairs are at most
- *  MAX_SHARE of the im2col form's, and parts of at least one image within MAX_PAIRS. */
-export function useWeightTaps(n: i32, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, oh: i32,
-  ow: i32): bool {
+ *  MAX_SHARE of the im2col form's, with partial sums of at most PARTIAL_BYTES in all (else the
+ *  im2col path, whose parts grow instead, takes it). */
+export function useWeightTaps(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32,
+  groups: i32, oh: i32, ow: i32): bool {
   const taps = kh * kw;
   const np = oh * ow;
-  if (taps < 2 || n <= 0 || np <= 0) return false;
+  if (taps < 2 || n <= 0 || np <= 0 || groups <= 0) return false;
   let valid = 0;
   let most = 0;
   for (let t = 0; t < taps; t++) {
@@ -83,7 +96,9 @@ export function useWeightTaps(n: i32, h: i32, w: i32, kh: i32, kw: i32, sh: i32,
     valid += v;
     most = max(most, v);
   }
-  return <f64>valid <= MAX_SHARE * <f64>(taps * np) && most <= MAX_PAIRS;
+  if (<f64>valid > MAX_SHARE * <f64>(taps * np) || most > MAX_PAIRS) return false;
+  const parts = ceilDiv(n, partImages(np, most, k / groups, c / groups));
+  return <f64>(parts - 1) * <f64>(k * (c / groups) * taps) * 4 <= <f64>PARTIAL_BYTES;
 }
 
 function planWeightTaps(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32,
@@ -96,7 +111,7 @@ function planWeightTaps(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32
   for (let t = 0; t < taps; t++) most = max(most, tapPositions(t, kw, h, w, oh, ow, sh, sw, ph, pw));
   // Images per part: from the shape alone (never from `threads`).
   tpTaps = taps;
-  tpPartImgs = max(1, min(PART_POSITIONS / max(1, np), MAX_PAIRS / max(1, most)));
+  tpPartImgs = partImages(np, most, kg, cg);
   tpParts = n > 0 && kg > 0 && cg > 0 ? ceilDiv(n, tpPartImgs) : 0;
   const target = itemTarget(threads);
   // A tap's items cut the wider side of its dW: each cut of the output channels gathers the
