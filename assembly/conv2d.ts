@@ -83,12 +83,12 @@ function packRange(i: i32, panels: i32, threads: i32): void {
 // the packed weights is still in its own cache when its GEMMs read it. When it runs whole column
 // blocks in one phase, each reads all the packed weights: the packing stays a phase of its own.
 
-/** How Winograd on this (already Winograd-transformed) shape takes the packing in: PACK_BEFORE
- *  (a phase of its own), PACK_BESIDE (in phase 0 beside the input transforms) or PACK_WITHIN
- *  (each item packs its own panels). */
-const PACK_BEFORE: i32 = 0;
-const PACK_BESIDE: i32 = 1;
-const PACK_WITHIN: i32 = 2;
+// How a Winograd call takes its weight packing in (winogradPacking).
+const PACK_BEFORE: i32 = 0; // a phase of its own
+const PACK_BESIDE: i32 = 1; // in phase 0, beside the input transforms
+const PACK_WITHIN: i32 = 2; // each item packs its own panels first
+
+/** How Winograd on this (already Winograd-transformed) shape takes the packing in. */
 function winogradPacking(n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32, pw: i32, oh: i32, ow: i32,
   a: i32, threads: i32): i32 {
   conv2d_winograd_items(n, c, h, w, k, groups, ph, pw, oh, ow, a, oneThread(threads), 0);
