@@ -10,7 +10,7 @@
 //   then global average pooling and the classifier.
 import { outSize, type Backend, type ConvAlgorithm, type Conv2dShape } from '../backend.js';
 import {
-  channelScale, conv2d, conv2dAlgorithm, conv2dPackWeight, conv2dSupports, globalAvgPool, linear, relu, reshape, sigmoid,
+  channelScale, conv2d, conv2dAlgorithm, conv2dPackWeight, conv2dSupports, globalAvgPool, linear, relu, sigmoid,
   type PackedConv2dWeight,
 } from '../ops/index.js';
 import { Tensor, formatShape } from '../tensor.js';
@@ -138,19 +138,15 @@ export class InferencePlan {
       src = dst.buf;
       [c, hh, ww] = [k, oh, ow];
     });
-    // The head on a view of the last activation, exactly as the model's own head computes it.
+    // The head, with the same kernels as the model's own: the pooling reads the last activation
+    // where it lies in the arena (its first n images), straight into the [n, c] the linear takes.
     const last = this.arena[(this.planned.length - 1) % 2];
-    const feat = Tensor.zeros(b, [n, c, hh, ww]);
+    const flat = Tensor.empty(b, [n, c]);
     try {
-      b.view(feat.buf).set(b.view(last.buf).subarray(0, n * c * hh * ww));
-      const pooled = globalAvgPool(feat);
-      const flat = reshape(pooled, [n, c]);
-      pooled.dispose();
-      const logits = linear(flat, this.model.linear.weight.value, this.model.linear.bias.value);
-      flat.dispose();
-      return logits;
+      b.globalAvgPool(n, c, hh * ww, last.buf, flat.buf);
+      return linear(flat, this.model.linear.weight.value, this.model.linear.bias.value);
     } finally {
-      feat.dispose();
+      flat.dispose();
     }
   }
 
