@@ -8,7 +8,7 @@
 // (lower where two virtual cores share one core's SIMD units). And, for machines with more
 // cores, the work items each A0 layer splits into at batch 1.
 //
-//   node dist/bench/threads.js [--threads 1,2] [--samples N] [--quick]   (batch 1 rows: 3 N samples)
+//   node dist/bench/threads.js [--threads 1,2] [--samples N] [--quick] [--switch]   (batch 1 rows: 3 N samples)
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { WasmBackend } from '../src/backends/wasm/index.js';
@@ -35,14 +35,19 @@ interface BenchRow { label: string; batch: number; cells: BenchCell[] }
 /** A timed call: what it runs, and the images it processes. */
 interface Runner { run: () => void; dispose: () => void }
 
-/** Times each runner `samples` times, interleaved (A B B A ...), after one untimed warm-up call each. */
-function interleaved(runners: Runner[], samples: number): number[][] {
+/** Times each runner `samples` times, interleaved (A B B A ...), after one untimed warm-up call
+ *  each. With `settle`, each timed call follows an untimed call of the same runner: the steady
+ *  state of one thread count, as in a process that uses one backend (switching backends every
+ *  call leaves a 2-thread backend's worker idle through the 1-thread call, and on this virtual
+ *  machine an idle vCPU is slow to come back). */
+function interleaved(runners: Runner[], samples: number, settle = SETTLE): number[][] {
   const times = runners.map(() => [] as number[]);
   for (const r of runners) r.run();
   for (let s = 0; s < samples; s++) {
     const order = runners.map((_, i) => i);
     if (s % 2 === 1) order.reverse();
     for (const i of order) {
+      if (settle) runners[i].run();
       const t0 = performance.now();
       runners[i].run();
       times[i].push(performance.now() - t0);
@@ -144,6 +149,8 @@ function option(name: string): string | undefined {
   return i > 0 ? process.argv[i + 1] : undefined;
 }
 const quick = process.argv.includes('--quick');
+/** --switch: time each call right after the other backend's (no settling call; see interleaved). */
+const SETTLE = !process.argv.includes('--switch');
 const threads = (option('threads') ?? '1,2').split(',').map(Number);
 const samples = Number(option('samples') ?? (quick ? 3 : 9));
 
