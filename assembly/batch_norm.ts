@@ -1,20 +1,51 @@
 // batch norm 2d over NCHW: training forward (batch statistics), eval forward, training backward.
-// Sums run in f32x4 within one (image, channel) plane and in f64 across planes, so that a channel
-// of a large batch keeps float32 accuracy. Each kernel runs channels [ch0, ch1): a channel's
-// statistics are its own, so threads can take disjoint ranges and compute the same bits.
+// Sums run in f32x4 within one (image, channel) plane and in f64 across planes (lane by lane, in
+// two f64x2, so that small planes, such as the 2x2 maps of A0's last stage at 32x32, do not wait
+// on one chain of scalar additions), so that a channel of a large batch keeps float32 accuracy.
+// Each kernel runs channels [ch0, ch1): a channel's statistics are its own, so threads can take
+// disjoint ranges and compute the same bits.
 
-import { f32at, hsum } from './util';
+import { f32at } from './util';
 
-function planeSum(p: usize, hw: i32): f64 {
+// The f64 sums of a channel: two f64x2 of lanes (0, 1) and (2, 3) of the planes' f32x4 sums, and
+// the planes' tails (hw not a multiple of 4) in a scalar.
+let sumLo: v128 = f64x2.splat(0);
+let sumHi: v128 = f64x2.splat(0);
+let sumTail: f64 = 0;
+
+// @ts-ignore: decorator
+@inline function clearSum(): void {
+  sumLo = f64x2.splat(0);
+  sumHi = f64x2.splat(0);
+  sumTail = 0;
+}
+
+/** Adds a plane's f32x4 partial sum into the f64 lanes. */
+// @ts-ignore: decorator
+@inline function addLanes(acc: v128): void {
+  sumLo = f64x2.add(sumLo, f64x2.promote_low_f32x4(acc));
+  sumHi = f64x2.add(sumHi, f64x2.promote_low_f32x4(v128.shuffle<f32>(acc, acc, 2, 3, 2, 3)));
+}
+
+// @ts-ignore: decorator
+@inline function totalSum(): f64 {
+  const v = f64x2.add(sumLo, sumHi);
+  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1) + sumTail;
+}
+
+/** Adds a plane's values into the channel's sum. */
+// @ts-ignore: decorator
+@inline function planeSum(p: usize, hw: i32): void {
   let acc = f32x4.splat(0);
   let i = 0;
   for (; i + 4 <= hw; i += 4) acc = f32x4.add(acc, v128.load(f32at(p, i)));
-  let s = hsum(acc);
-  for (; i < hw; i++) s += <f64>load<f32>(f32at(p, i));
-  return s;
+  addLanes(acc);
+  for (; i < hw; i++) sumTail += <f64>load<f32>(f32at(p, i));
 }
 
-function planeSqDev(p: usize, hw: i32, mean: f32): f64 {
+/** Adds a plane's squared deviations from `mean` into the channel's sum. */
+// @ts-ignore: decorator
+@inline function planeSqDev(p: usize, hw: i32, mean: f32): void {
   const m = f32x4.splat(mean);
   let acc = f32x4.splat(0);
   let i = 0;
@@ -22,12 +53,11 @@ function planeSqDev(p: usize, hw: i32, mean: f32): f64 {
     const d = f32x4.sub(v128.load(f32at(p, i)), m);
     acc = f32x4.add(acc, f32x4.mul(d, d));
   }
-  let s = hsum(acc);
+  addLanes(acc);
   for (; i < hw; i++) {
     const d = load<f32>(f32at(p, i)) - mean;
-    s += <f64>(d * d);
+    sumTail += <f64>(d * d);
   }
-  return s;
 }
 
 /** y = x * scale + shift over one plane. */
@@ -43,11 +73,12 @@ export function batch_norm_train(x: usize, gamma: usize, beta: usize, runMean: u
   y: usize, saveMean: usize, saveInvStd: usize, n: i32, c: i32, hw: i32, momentum: f32, eps: f32, ch0: i32, ch1: i32): void {
   const count = <f64>n * <f64>hw;
   for (let ch = ch0; ch < ch1; ch++) {
-    let s: f64 = 0;
-    for (let img = 0; img < n; img++) s += planeSum(f32at(x, (img * c + ch) * hw), hw);
-    const mean = <f32>(s / count);
-    let q: f64 = 0;
-    for (let img = 0; img < n; img++) q += planeSqDev(f32at(x, (img * c + ch) * hw), hw, mean);
+    clearSum();
+    for (let img = 0; img < n; img++) planeSum(f32at(x, (img * c + ch) * hw), hw);
+    const mean = <f32>(totalSum() / count);
+    clearSum();
+    for (let img = 0; img < n; img++) planeSqDev(f32at(x, (img * c + ch) * hw), hw, mean);
+    const q = totalSum();
     const varBiased = q / count;
     const invStd = <f32>(1.0 / Math.sqrt(varBiased + <f64>eps));
     store<f32>(f32at(saveMean, ch), mean);
@@ -87,8 +118,9 @@ export function batch_norm_backward(x: usize, dy: usize, gamma: usize, saveMean:
     const mean = load<f32>(f32at(saveMean, ch));
     const invStd = load<f32>(f32at(saveInvStd, ch));
     const mv = f32x4.splat(mean);
-    let sdy: f64 = 0;
-    let sdyx: f64 = 0; // sum dy (x - mean)
+    // sum dy and sum dy (x - mean), each in two f64x2 of lanes and a scalar for the tails
+    let dyLo = f64x2.splat(0), dyHi = f64x2.splat(0), dyxLo = f64x2.splat(0), dyxHi = f64x2.splat(0);
+    let dyTail: f64 = 0, dyxTail: f64 = 0;
     for (let img = 0; img < n; img++) {
       const off = (img * c + ch) * hw;
       const xp = f32at(x, off);
@@ -101,14 +133,20 @@ export function batch_norm_backward(x: usize, dy: usize, gamma: usize, saveMean:
         a = f32x4.add(a, g);
         b = f32x4.add(b, f32x4.mul(g, f32x4.sub(v128.load(f32at(xp, i)), mv)));
       }
-      sdy += hsum(a);
-      sdyx += hsum(b);
+      dyLo = f64x2.add(dyLo, f64x2.promote_low_f32x4(a));
+      dyHi = f64x2.add(dyHi, f64x2.promote_low_f32x4(v128.shuffle<f32>(a, a, 2, 3, 2, 3)));
+      dyxLo = f64x2.add(dyxLo, f64x2.promote_low_f32x4(b));
+      dyxHi = f64x2.add(dyxHi, f64x2.promote_low_f32x4(v128.shuffle<f32>(b, b, 2, 3, 2, 3)));
       for (; i < hw; i++) {
         const g = load<f32>(f32at(gp, i));
-        sdy += <f64>g;
-        sdyx += <f64>(g * (load<f32>(f32at(xp, i)) - mean));
+        dyTail += <f64>g;
+        dyxTail += <f64>(g * (load<f32>(f32at(xp, i)) - mean));
       }
     }
+    const dyv = f64x2.add(dyLo, dyHi);
+    const dyxv = f64x2.add(dyxLo, dyxHi);
+    const sdy = f64x2.extract_lane(dyv, 0) + f64x2.extract_lane(dyv, 1) + dyTail;
+    const sdyx = f64x2.extract_lane(dyxv, 0) + f64x2.extract_lane(dyxv, 1) + dyxTail; // sum dy (x - mean)
     const dg = <f32>(sdyx * <f64>invStd);
     store<f32>(f32at(dgamma, ch), dg);
     store<f32>(f32at(dbeta, ch), <f32>sdy);
