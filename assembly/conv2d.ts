@@ -38,7 +38,7 @@ import {
 import { ceilDiv, f32at } from './util';
 import { pl_byOut, pl_mo, pl_split } from './conv2d_winograd_plan';
 import {
-  biasGradChannels, conv2d_backward_weight_taps_items, conv2d_backward_weight_taps_range,
+  addPartials, biasGradChannels, conv2d_backward_weight_taps_items, conv2d_backward_weight_taps_range,
   conv2d_backward_weight_taps_workspace, useWeightTaps,
 } from './conv2d_backward_weight_taps';
 import {
@@ -584,7 +584,7 @@ export function conv2d_backward_weight_range(x: usize, dy: usize, dw: usize, dbi
   const step = weightGradStep(phase);
   for (let i = i0; i < i1; i++) {
     if (step == 0) packDyChunks(dy, ws, n, k, groups, oh * ow, i);
-    else if (step == 2) sumPartials(dw, ws + <usize>wgPartials, k * kd, i);
+    else if (step == 2) addPartials(dw, ws + <usize>wgPartials, wgPartBytes, wgParts, i * wgSumLen, pieceEnd(i, wgSumLen, k * kd));
     else if (i < wgDwItems) weightGradItem(x, dy, dw, ws, n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, own, i);
     else if (dbias) biasGradItem(dy, dbias, n, k, oh * ow, i - wgDwItems);
   }
@@ -669,18 +669,6 @@ function weightGradItem(x: usize, dy: usize, dw: usize, shared: usize, n: i32, c
         gemmTile(pc, apack + (<usize>(m * pc) << 4), bp, f32at(dwg, m * 4 * kd + t * 8), kd, rows, cols, tile);
       }
     }
-  }
-}
-
-/** dW (partial 0) += partials 1, 2, ... (from `partials`) in order, over the floats of sum item `item`. */
-function sumPartials(dw: usize, partials: usize, len: i32, item: i32): void {
-  const e0 = item * wgSumLen;
-  const e1 = pieceEnd(item, wgSumLen, len);
-  for (let part = 1; part < wgParts; part++) {
-    const p = partials + <usize>(part - 1) * <usize>wgPartBytes;
-    let e = e0;
-    for (; e + 4 <= e1; e += 4) v128.store(f32at(dw, e), f32x4.add(v128.load(f32at(dw, e)), v128.load(f32at(p, e))));
-    for (; e < e1; e++) store<f32>(f32at(dw, e), load<f32>(f32at(dw, e)) + load<f32>(f32at(p, e)));
   }
 }
 

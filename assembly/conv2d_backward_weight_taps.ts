@@ -161,7 +161,7 @@ export function conv2d_backward_weight_taps_range(x: usize, dy: usize, dw: usize
   planWeightTaps(n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, threads);
   const own = ws + <usize>tpShared + <usize>thread * <usize>tpBytes;
   for (let i = i0; i < i1; i++) {
-    if (phase == 1) addPartials(dw, ws, k * (c / groups) * tpTaps, i);
+    if (phase == 1) addPartials(dw, ws, tpDwBytes, tpParts, i * tpSumLen, pieceEnd(i, tpSumLen, k * (c / groups) * tpTaps));
     else if (i < tpDwItems) tapItem(x, dy, dw, ws, n, c, h, w, k, kw, sh, sw, ph, pw, groups, oh, ow, own, i);
     else if (dbias) biasGradChannels(dy, dbias, n, k, oh * ow, (i - tpDwItems) * tpBiasCh, pieceEnd(i - tpDwItems, tpBiasCh, k));
   }
@@ -271,12 +271,11 @@ function gatherSome(p: usize, stride: usize, have: i32): v128 {
   return v;
 }
 
-/** dW += partials 1, 2, ... in order, over the floats of sum item `item`. */
-function addPartials(dw: usize, partials: usize, len: i32, item: i32): void {
-  const e0 = item * tpSumLen;
-  const e1 = pieceEnd(item, tpSumLen, len);
-  for (let part = 1; part < tpParts; part++) {
-    const p = partials + <usize>(part - 1) * <usize>tpDwBytes;
+/** dw[e0, e1) += partials 1 .. parts - 1 (from `partials`, `partBytes` apart), in order: the last
+ *  step of a weight gradient summed in parts (this file's and conv2d.ts's). */
+export function addPartials(dw: usize, partials: usize, partBytes: i32, parts: i32, e0: i32, e1: i32): void {
+  for (let part = 1; part < parts; part++) {
+    const p = partials + <usize>(part - 1) * <usize>partBytes;
     let e = e0;
     for (; e + 4 <= e1; e += 4) v128.store(f32at(dw, e), f32x4.add(v128.load(f32at(dw, e)), v128.load(f32at(p, e))));
     for (; e < e1; e++) store<f32>(f32at(dw, e), load<f32>(f32at(dw, e)) + load<f32>(f32at(p, e)));

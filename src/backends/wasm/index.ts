@@ -88,9 +88,7 @@ export class WasmBackend implements Backend, WasmContext {
 
   // ---- memory ----
   alloc(length: number): WasmBuf {
-    if (!Number.isInteger(length) || length < 0) throw new RangeError(`alloc: length must be a non-negative integer, got ${length}`);
-    if (length > MAX_FLOATS) throw new RangeError(`alloc: ${length} floats (${length * 4} bytes) exceed the 4 GiB wasm32 can address`);
-    const { ptr, size, fresh } = this.allocator.alloc(Math.max(length, 1) * 4);
+    const { ptr, size, fresh } = this.reserve('alloc', length);
     // Reused blocks hold old values; fresh ones were never written (and touching them would make
     // the OS map every page of a large tensor up front).
     if (!fresh) this.zero(ptr, length);
@@ -98,13 +96,18 @@ export class WasmBackend implements Backend, WasmContext {
   }
 
   allocEmpty(length: number): WasmBuf {
-    if (!Number.isInteger(length) || length < 0) throw new RangeError(`allocEmpty: length must be a non-negative integer, got ${length}`);
-    if (length > MAX_FLOATS) throw new RangeError(`allocEmpty: ${length} floats (${length * 4} bytes) exceed the 4 GiB wasm32 can address`);
-    const { ptr, size } = this.allocator.alloc(Math.max(length, 1) * 4);
+    const { ptr, size } = this.reserve('allocEmpty', length);
     const buf = new WasmBuf(ptr, length, size, this);
     // The test suite fills such buffers with NaN, so that an op leaving any output unwritten fails.
     if (POISON_EMPTY) this.view(buf).fill(NaN);
     return buf;
+  }
+
+  /** A block for `length` floats from the allocator, the length checked first (`op` names the caller). */
+  private reserve(op: string, length: number): { ptr: number; size: number; fresh: boolean } {
+    if (!Number.isInteger(length) || length < 0) throw new RangeError(`${op}: length must be a non-negative integer, got ${length}`);
+    if (length > MAX_FLOATS) throw new RangeError(`${op}: ${length} floats (${length * 4} bytes) exceed the 4 GiB wasm32 can address`);
+    return this.allocator.alloc(Math.max(length, 1) * 4);
   }
 
   /** Clears `length` floats at byte offset `ptr` (a reused block, for alloc). Protected so the
