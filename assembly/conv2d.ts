@@ -36,13 +36,13 @@ import {
   wgTable, wgTc, wgTile, wgTn,
 } from './conv2d_plan';
 import { ceilDiv, f32at } from './util';
-import { pl_byOut, pl_mo, pl_split } from './conv2d_winograd_plan';
+import { pl_byOut, pl_split } from './conv2d_winograd_plan';
 import {
   addPartials, biasGradChannels, conv2d_backward_weight_taps_items, conv2d_backward_weight_taps_range,
   conv2d_backward_weight_taps_workspace, useWeightTaps,
 } from './conv2d_backward_weight_taps';
 import {
-  conv2d_winograd_items, conv2d_winograd_pack_weight, conv2d_winograd_panels, conv2d_winograd_range,
+  conv2d_winograd_items, conv2d_winograd_pack_weight, conv2d_winograd_panels, conv2d_winograd_range, conv2d_winograd_range_packing,
   conv2d_winograd_weight_bytes, conv2d_winograd_workspace,
 } from './conv2d_winograd';
 
@@ -103,6 +103,12 @@ function winogradItemsWithPacking(mode: i32, pack: i32, n: i32, c: i32, h: i32, 
   return phase == 0 && mode == PACK_BESIDE ? pack + items : items;
 }
 
+/** Bytes of the workspace's region for the weights packed for Winograd: none when each item packs
+ *  its own slices into its thread's buffer (PACK_WITHIN). */
+function winogradWeightRegion(mode: i32, wk: i32, wc: i32, groups: i32, a: i32): i32 {
+  return mode == PACK_WITHIN ? 0 : conv2d_winograd_weight_bytes(wk, wc, groups, a);
+}
+
 /** Items [i0, i1) of phase `phase` of such a call, in workspace ws: [weights packed for Winograd]
  *  [Winograd's workspace]. PACK_BESIDE: phase 0 runs the packing items (weights wt of the conv
  *  with wk outputs and wc inputs, flipped or not, `panels` 4-row panels) first, then the input
@@ -111,15 +117,10 @@ function winogradItemsWithPacking(mode: i32, pack: i32, n: i32, c: i32, h: i32, 
 function winogradRangeWithPacking(mode: i32, wt: usize, flipped: i32, wk: i32, wc: i32, panels: i32, x: usize, bias: usize,
   y: usize, n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32, pw: i32, oh: i32, ow: i32, a: i32, ws: usize,
   threads: i32, phase: i32, thread: i32, i0: i32, i1: i32): void {
-  const work = ws + <usize>conv2d_winograd_weight_bytes(wk, wc, groups, a);
+  const work = ws + <usize>winogradWeightRegion(mode, wk, wc, groups, a);
   if (mode == PACK_WITHIN) {
-    for (let i = i0; i < i1; i++) {
-      conv2d_winograd_items(n, c, h, w, k, groups, ph, pw, oh, ow, a, oneThread(threads), 0);
-      const p0 = i * pl_mo; // one group: the item's 4-row panels of output channels are its packed panels
-      conv2d_winograd_pack_weight(wt, ws, wk, wc, groups, a, flipped, p0, min(panels, p0 + pl_mo));
-      conv2d_winograd_range(x, ws, bias, y, n, c, h, w, k, groups, ph, pw, oh, ow, a, 0, work, oneThread(threads), phase,
-        thread, i, i + 1);
-    }
+    conv2d_winograd_range_packing(wt, flipped, wk, wc, x, bias, y, n, c, h, w, k, groups, ph, pw, oh, ow, a, 0, work,
+      oneThread(threads), thread, i0, i1);
     return;
   }
   const pack = phase == 0 ? packItems(panels, threads) : 0;
@@ -269,8 +270,10 @@ function storeBlockRows(y: usize, block: usize, img0: i32, k: i32, k0: i32, rows
 
 export function conv2d_workspace(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
   ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, threads: i32): i32 {
-  return conv2d_packed_bytes(k, c, groups, kh, kw, algoFor(algo, kh, kw, sh, sw, ph, pw)) +
-    conv2d_packed_workspace(n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, algo, threads);
+  const a = algoFor(algo, kh, kw, sh, sw, ph, pw);
+  const mode = a != 0 ? winogradPacking(n, c, h, w, k, groups, ph, pw, oh, ow, a, threads) : PACK_BEFORE;
+  const packed = a != 0 ? winogradWeightRegion(mode, k, c, groups, a) : conv2d_packed_bytes(k, c, groups, kh, kw, a);
+  return packed + conv2d_packed_workspace(n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow, algo, threads);
 }
 
 function packedPanels(k: i32, c: i32, groups: i32, a: i32): i32 {
@@ -398,7 +401,8 @@ export function conv2d_backward_input_workspace(n: i32, c: i32, h: i32, w: i32, 
   ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, threads: i32): i32 {
   const a = algoFor(algo, kh, kw, sh, sw, ph, pw);
   if (a != 0) {
-    return conv2d_winograd_weight_bytes(k, c, groups, a) +
+    const mode = winogradPacking(n, k, oh, ow, c, groups, 2 - ph, 2 - pw, h, w, a, threads);
+    return winogradWeightRegion(mode, k, c, groups, a) +
       conv2d_winograd_workspace(n, k, oh, ow, c, groups, 2 - ph, 2 - pw, h, w, a, oneThread(threads));
   }
   if (inputGradIsConv(kh, kw, sh, sw, ph, pw)) {

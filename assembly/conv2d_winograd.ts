@@ -40,8 +40,9 @@ import { decodeItem, itBlock, itChunk, itGroup, pieceEnd } from './conv2d_plan';
 import {
   pl_blocks, pl_byOut, pl_cbn, pl_cbnLast, pl_cbs, pl_cc, pl_cg, pl_cn, pl_hp, pl_k, pl_kc, pl_kg, pl_kgp, pl_lanes, pl_m, pl_mBlock,
   pl_mc, pl_mm, pl_mn, pl_mo, pl_nb, pl_ncb, pl_oc, pl_oh, pl_on, pl_ow, pl_pc, pl_pn, pl_private, pl_shared, pl_split, pl_T,
-  pl_tmp, pl_tpi, pl_tw, pl_v, pl_vBlock, pl_wp, pl_xiM, pl_xiV, pl_xpad, planWinograd, uPointBytes,
+  pl_tmp, pl_tpi, pl_tw, pl_ubuf, pl_us, pl_uxiS, pl_v, pl_vBlock, pl_wp, pl_xiM, pl_xiV, pl_xpad, planWinograd, uPointBytes,
 } from './conv2d_winograd_plan';
+import { packWinogradPanels } from './conv2d_winograd_pack';
 import { fillLanes, inputTransform2, inputTransform4, outputTransform2, outputTransform4 } from './conv2d_winograd_transform';
 import { f32at } from './util';
 
@@ -50,9 +51,9 @@ export { conv2d_winograd_panels, conv2d_winograd_weight_bytes } from './conv2d_w
 
 /** M[panel][xi][kgp][8] = U[xi] V[xi] for the points xi in [xi0, xi1) of a column block and the
  *  4-row panels [m0, m1) of output channels: one GEMM per point, the B panel (8 tiles, kc channels) in L1 across
- *  the A panels of U[xi]. */
-function gemmPoints(ug: usize, uxi: usize, vblk: usize, xiS: usize, mblk: usize, xiM: usize, T: i32, npb: i32, xi0: i32,
-  xi1: i32, m0: i32, m1: i32, cg: i32, kcStep: i32): void {
+ *  the A panels of U[xi]. ug holds the panels from `uPanel0` on (0, or a slice's first). */
+function gemmPoints(ug: usize, uxi: usize, uPanel0: i32, vblk: usize, xiS: usize, mblk: usize, xiM: usize, T: i32, npb: i32,
+  xi0: i32, xi1: i32, m0: i32, m1: i32, cg: i32, kcStep: i32): void {
   const mPanel = <usize>T * xiM;
   for (let xi = xi0; xi < xi1; xi++) {
     const ux = ug + <usize>xi * uxi;
@@ -64,7 +65,7 @@ function gemmPoints(ug: usize, uxi: usize, vblk: usize, xiS: usize, mblk: usize,
         const bp = vx + (<usize>(j * cg + kc0) << 5);
         const cp = mx + <usize>j * mPanel;
         for (let mp = m0; mp < m1; mp++) {
-          const ap = ux + (<usize>(mp * cg + kc0) << 4);
+          const ap = ux + (<usize>((mp - uPanel0) * cg + kc0) << 4);
           if (kc0 == 0) f32_gemm_4x8_zero(kc, ap, bp, cp + (<usize>mp << 7), 8);
           else f32_gemm_4x8(kc, ap, bp, cp + (<usize>mp << 7), 8);
         }
@@ -139,6 +140,35 @@ export function conv2d_winograd_range(x: usize, packedU: usize, bias: usize, y: 
   }
 }
 
+/** conv2d_winograd_range's items [i0, i1) of a call that runs by output channels (pl_byOut), with
+ *  the weights packed here from wt (3x3 kernels of a conv with wk outputs and wc inputs, flipped
+ *  as conv2d_winograd_pack_weight takes it) rather than before the call: each item packs its
+ *  panels a slice at a time (pl_us panels) into its thread's slice buffer and runs the slice's
+ *  GEMMs and output transforms at once, so the transformed weights are read back from L2 (packing
+ *  all of them first would write them to memory and read them back: 5.3 MB per 192-channel
+ *  layer). Same operations on the same values as packing first: the same bits. */
+export function conv2d_winograd_range_packing(wt: usize, flipped: i32, wk: i32, wc: i32, x: usize, bias: usize, y: usize,
+  n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32, ph: i32, pw: i32, oh: i32, ow: i32, m: i32, relu: i32, ws: usize,
+  threads: i32, thread: i32, i0: i32, i1: i32): void {
+  planWinograd(n, c, h, w, k, groups, ph, pw, oh, ow, m, threads);
+  const own = ws + <usize>pl_shared + <usize>thread * <usize>pl_private;
+  const vblk = own + <usize>pl_v;
+  const mblk = own + <usize>pl_mm;
+  const ubuf = own + <usize>pl_ubuf;
+  const mt = pl_kgp >> 2;
+  for (let item = i0; item < i1; item++) {
+    columnBlock(0, groups, n, own);
+    transformInputs(x, c, h, w, ph, pw, m, own, 0, pl_cg, vblk);
+    const m1 = min(mt, (item + 1) * pl_mo);
+    for (let s0 = item * pl_mo; s0 < m1; s0 += pl_us) {
+      const s1 = min(m1, s0 + pl_us);
+      packWinogradPanels(wt, ubuf, <usize>pl_uxiS, s0, wk, wc, groups, m, flipped, s0, s1);
+      gemmPoints(ubuf, <usize>pl_uxiS, s0, vblk, <usize>pl_xiV, mblk, <usize>pl_xiM, pl_T, cbPanels, 0, pl_T, s0, s1, pl_cg, pl_kc);
+      transformOutputs(y, bias, relu, k, oh, ow, m, own, mblk, s0 << 2, min(pl_kg, s1 << 2));
+    }
+  }
+}
+
 // The column block of an item, set by columnBlock: its image block's first image, its group, its
 // first tile (block column), its tiles, 8-column panels and groups of 4 lanes.
 let cbImg0: i32 = 0;
@@ -189,7 +219,7 @@ function transformInputs(x: usize, c: i32, h: i32, w: i32, ph: i32, pw: i32, m: 
 /** M = U V for the column block, points [xi0, xi1) and 4-row panels [m0, m1) of output channels. */
 function multiply(packedU: usize, vblk: usize, mblk: usize, xi0: i32, xi1: i32, m0: i32, m1: i32): void {
   const uxi = <usize>uPointBytes(pl_kg, pl_cg);
-  gemmPoints(packedU + <usize>(cbGroup * pl_T) * uxi, uxi, vblk, <usize>pl_xiV, mblk, <usize>pl_xiM, pl_T, cbPanels,
+  gemmPoints(packedU + <usize>(cbGroup * pl_T) * uxi, uxi, 0, vblk, <usize>pl_xiV, mblk, <usize>pl_xiM, pl_T, cbPanels,
     xi0, xi1, m0, m1, pl_cg, pl_kc);
 }
 

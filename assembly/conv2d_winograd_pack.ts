@@ -110,6 +110,17 @@ const ZERO_KERNEL = memory.data(9 * 4); // read as the kernels of rows past the 
  *  threads share one packing. */
 export function conv2d_winograd_pack_weight(w: usize, dst: usize, k: i32, c: i32, groups: i32, m: i32, flipped: i32,
   p0: i32, p1: i32): void {
+  const flip = flipped != 0;
+  packWinogradPanels(w, dst, <usize>uPointBytes(flip ? c / groups : k / groups, flip ? k / groups : c / groups), 0,
+    k, c, groups, m, flipped, p0, p1);
+}
+
+/** conv2d_winograd_pack_weight's panels [p0, p1) into dst laid out with `xiStride` bytes between
+ *  points, dst holding the panels from `panel0` on: the whole packing (xiStride = uPointBytes,
+ *  panel0 = 0), or a slice of one group's panels (conv2d_winograd.ts packs slices that stay in
+ *  a core's cache). */
+export function packWinogradPanels(w: usize, dst: usize, xiStride: usize, panel0: i32, k: i32, c: i32, groups: i32, m: i32,
+  flipped: i32, p0: i32, p1: i32): void {
   const six = (m & 0xff) == 4;
   const alpha = six ? 6 : 4;
   const T = alpha * alpha;
@@ -118,7 +129,6 @@ export function conv2d_winograd_pack_weight(w: usize, dst: usize, k: i32, c: i32
   const ko2 = flipped ? cg : kg;   // outputs and inputs per group of the packed conv
   const ci2 = flipped ? kg : cg;
   const mt = ceilDiv(ko2, 4);
-  const xiStride = <usize>uPointBytes(ko2, ci2);
   // G's constants: F(2,3) is 0, +-1, inf with numerators 1, 2, 2.
   let pa: f64 = 1, pb: f64 = 1, n0: f64 = 1, na: f64 = 2, nb: f64 = 1;
   if (six) {
@@ -151,7 +161,7 @@ export function conv2d_winograd_pack_weight(w: usize, dst: usize, k: i32, c: i32
       const h00 = promoteHi(v00), h01 = promoteHi(v01), h02 = promoteHi(v02), h10 = promoteHi(v10), h11 = promoteHi(v11);
       const h12 = promoteHi(v12), h20 = promoteHi(v20), h21 = promoteHi(v21), h22 = promoteHi(v22);
       // Row r of G g (G along the kernel's rows u), then G along its columns v: U[r][q].
-      const out = dst + <usize>(g * T) * xiStride + (<usize>(mp * ci2 + i) << 4);
+      const out = dst + <usize>(g * T) * xiStride + (<usize>((mp - panel0) * ci2 + i) << 4);
       const rs = <usize>alpha * xiStride;
       storeGRow(out, xiStride, six,
         gRow(0, last, l00, l10, l20, inv0, A, A2, invA, B, B2, invB), gRow(0, last, l01, l11, l21, inv0, A, A2, invA, B, B2, invB),

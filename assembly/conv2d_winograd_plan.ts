@@ -26,6 +26,9 @@ const ONE_BLOCK_PER_THREAD: bool = true;
 // among the threads (planWinograd), up to BY_OUTPUTS_THREADS threads.
 const BY_OUTPUTS_BYTES: i32 = 2 << 20;
 const BY_OUTPUTS_THREADS: i32 = 4;
+// By outputs with the weights packed in the call: bytes of transformed weights packed at a time
+// into a thread's slice buffer, so that they are read back from L2 rather than from memory.
+const SLICE_BYTES: i32 = 256 << 10;
 
 /** A stride of at least `bytes` spanning an odd number of 64-byte lines, so the (m+2)^2 streams
  *  the transforms write or read `stride` apart fall into different L1 sets (a multiple of 4 KiB
@@ -78,6 +81,8 @@ export let pl_cbs: i32 = 0;     // column blocks of the call, all groups
 export let pl_split: bool = false;
 export let pl_byOut: bool = false; // one phase, one item per thread, each a slice of 4-row output panels
 export let pl_mo: i32 = 0;         // byOut: 4-row panels per item (pl_cbs items)
+export let pl_us: i32 = 0;         // byOut: 4-row panels per slice of weights packed in the call
+export let pl_uxiS: i32 = 0;       // byOut: bytes between points in that slice buffer
 export let pl_cc: i32 = 0;      // split: input channels per input-transform item, and such items per column block
 export let pl_cn: i32 = 0;
 export let pl_pc: i32 = 0;      // split: points per GEMM item and such chunks, times 4-row panels per GEMM item
@@ -95,6 +100,7 @@ export let pl_v: i32 = 0;
 export let pl_mm: i32 = 0;
 export let pl_lanes: i32 = 0;
 export let pl_tmp: i32 = 0;
+export let pl_ubuf: i32 = 0;    // byOut: the slice buffer, in a thread's slice
 
 /** Lays out the workspace of conv2d_winograd_range for these arguments (m as there) and `threads`
  *  threads and returns its bytes. */
@@ -147,7 +153,9 @@ export function planWinograd(n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32
   // over all the tiles (each thread repeats the input transforms, a small part of the work, but
   // reads only its slice of U: at batch 1 streaming U from beyond L2 is what the 14x14 layers
   // wait on, and both threads reading all of it halves the gain of the second).
-  if (pl_split && threads > 1 && threads <= BY_OUTPUTS_THREADS && pl_blocks * groups == 1 && uBytes >= BY_OUTPUTS_BYTES &&
+  // One thread runs this way too (one item, the same work as one whole column block): then weights
+  // packed in the call are packed slice by slice beside the GEMMs that read them (conv2d.ts).
+  if ((pl_split || threads == 1) && threads <= BY_OUTPUTS_THREADS && pl_blocks * groups == 1 && uBytes >= BY_OUTPUTS_BYTES &&
     mt >= 2 * threads && pl_nb * pl_tpi <= ncbMax) {
     pl_byOut = true;
     pl_split = false;
@@ -158,6 +166,8 @@ export function planWinograd(n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32
     pl_cbs = 1;
     pl_mo = ceilDiv(mt, threads);
     pl_cbs = ceilDiv(mt, pl_mo); // the items, all in the one column block
+    pl_us = max(1, SLICE_BYTES / (pl_T * pl_cg * 16));
+    pl_uxiS = oddLines(pl_us * pl_cg * 16);
   }
   // Too few column blocks for the items the threads want, but one image block of one group (batch
   // 1, small maps): rather than the three phases, as many blocks of at least 8 tiles as there are
@@ -203,6 +213,7 @@ export function planWinograd(n: i32, c: i32, h: i32, w: i32, k: i32, groups: i32
   pl_mm = off;   off += pl_split ? 0 : pl_mBlock;
   pl_lanes = off; off += align64(pl_ncb * 16);
   pl_tmp = off;  off += 36 * 16;
+  pl_ubuf = off; off += pl_byOut ? pl_T * pl_uxiS : 0;
   pl_private = off;
   return pl_shared + max(1, threads) * pl_private;
 }

@@ -249,6 +249,64 @@ FLIPPED.forEach((s, idx) => {
   });
 });
 
+// ---- weights packed in the call, a slice at a time ----
+
+// At batch 1 with transformed weights of 2 MiB or more, conv2d and the input gradient pack the
+// weights slice by slice beside the GEMMs that read them (conv2d_winograd_range_packing) instead
+// of all at once: the same operations on the same values, so the same bits as packing first.
+const WIDE: Case = { n: 1, c: 120, k: 140, groups: 1, h: 5, w: 7, pad: 1, bias: true, relu: false };
+
+test(`weights packed in the call slice by slice: the same bits as packed first (${label(WIDE)}, forward)`, () => {
+  const bufs = new Bufs();
+  try {
+    const sh = shapeOf(WIDE);
+    const shape = [sh.n, sh.c, sh.h, sh.w, sh.k, 3, 3, 1, 1, sh.ph, sh.pw, sh.groups, sh.oh, sh.ow] as const;
+    assert.ok(K.conv2d_packed_bytes(WIDE.k, WIDE.c, 1, 3, 3, 4) >= 2 << 20, 'the case must take the sliced path');
+    const { x, w, bias } = data(WIDE, 3000);
+    const X = bufs.of(x), W = bufs.of(w), B = bufs.of(bias!);
+    const packedFirst = winograd(bufs, WIDE, X, W, B, 4, false);
+    // One thread (the plain export) and the backend's threads.
+    const y = bufs.floats(packedFirst.length, GARBAGE);
+    K.conv2d(X.ptr, W.ptr, B.ptr, y.ptr, ...shape, 4, bufs.bytes(K.conv2d_workspace(...shape, 4, 1), NaN).ptr);
+    assert.equal(wasm.view(y).slice(), packedFirst, 'conv2d (one thread) vs conv2d_pack_weight + conv2d_packed');
+    wasm.view(y).fill(GARBAGE);
+    wasm.conv2d(sh, X, W, B, y, 'winograd4');
+    assert.equal(wasm.view(y).slice(), packedFirst, `conv2d (${wasm.threads} threads) vs conv2d_pack_weight + conv2d_packed`);
+    check(packedFirst, conv3x3F64(WIDE, x, w, bias), `${label(WIDE)} F(4,3) vs float64`, 4);
+  } finally {
+    bufs.free();
+  }
+});
+
+test(`weights packed in the call slice by slice: the same bits as packed first (${label(WIDE)}, input gradient)`, () => {
+  const bufs = new Bufs();
+  try {
+    // The input gradient of a conv with c = 140 inputs, k = 120 outputs is the conv WIDE of the
+    // rotated, transposed kernel (padding 2 - p = 1): pack that kernel first and compare.
+    const fwd: Case = { ...WIDE, c: WIDE.k, k: WIDE.c, bias: false };
+    const sh = shapeOf(fwd);
+    const rng = new Rng(3001);
+    const dy = rng.normals(fwd.n * fwd.k * sh.oh * sh.ow);
+    const w = rng.normals(fwd.k * fwd.c * 9, Math.sqrt(2 / (9 * fwd.c)));
+    const wt = new Float32Array(w.length);
+    for (let ko = 0; ko < fwd.k; ko++) {
+      for (let ci = 0; ci < fwd.c; ci++) {
+        for (let t = 0; t < 9; t++) wt[(ci * fwd.k + ko) * 9 + 8 - t] = w[(ko * fwd.c + ci) * 9 + t];
+      }
+    }
+    const DY = bufs.of(dy), W = bufs.of(w), WT = bufs.of(wt);
+    const packedFirst = winograd(bufs, { ...WIDE, bias: false }, DY, WT, null, 4, false);
+    const sliced = winograd(bufs, fwd, DY, W, null, 4, true);
+    assert.equal(sliced, packedFirst, 'conv2d_backward_input vs the rotated kernel packed first');
+    const dx = bufs.floats(sliced.length, GARBAGE);
+    wasm.conv2dBackwardInput(sh, DY, W, dx, 'winograd4');
+    assert.equal(wasm.view(dx).slice(), packedFirst, `conv2d_backward_input on ${wasm.threads} threads`);
+    check(sliced, conv3x3InputGradF64(fwd, dy, w), `${label(fwd)} F(4,3) flipped vs float64`, 4);
+  } finally {
+    bufs.free();
+  }
+});
+
 // ---- interpolation points of F(4,3) ----
 
 test('F(4,3) point sets: the default (0, +-5/8, +-3/2, inf) is set 5 and beats Lavin & Gray\'s by 1.5x or more', () => {
