@@ -22,9 +22,10 @@
 //   conv2d_winograd_plan.ts        the packed weights' size and the workspace layout (planWinograd)
 //
 // Work items (for threads; conv2d_plan.ts says why items): one per column block (image block,
-// group, block of tiles) when there are enough of them; at batch 1 with too few: on 2-4 threads
+// group, block of tiles) when there are enough of them; at batch 1 with too few: on 1-4 threads
 // with transformed weights of 2 MiB or more, one item per thread, each all the tiles for its slice
-// of output channels (so each thread streams only its part of U); else as many blocks of at least
+// of output channels (so each thread streams only its part of U; with weights packed in the call,
+// conv2d_winograd_range_packing packs that part a slice at a time beside its GEMMs); else as many blocks of at least
 // 8 tiles as there are threads when the tiles allow it (one phase, no hand-off between the steps);
 // otherwise (few images, small maps) three phases over shared V and M, none repeating
 // another's work: the input transforms, cut by input channels; the GEMMs, cut by transform points
