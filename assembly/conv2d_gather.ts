@@ -30,6 +30,10 @@ import { f32at, transposeStore4x4 } from './util';
  *  borders included, so the scratch needs no clearing first (it may hold another layer's rows). */
 export function padRows(src: usize, dst: usize, c0: i32, c1: i32, h: i32, w: i32, ph: i32, pw: i32, plane: i32, wp: i32,
   r0: i32, r1: i32): void {
+  if (wp == 4 && w == 2 && pw == 1) {
+    padRows2(src, dst, c0, c1, h, ph, plane, r0, r1);
+    return;
+  }
   const right = wp - pw - w;
   for (let ci = c0; ci < c1; ci++) {
     const s = f32at(src, ci * h * w);
@@ -44,6 +48,22 @@ export function padRows(src: usize, dst: usize, c0: i32, c1: i32, h: i32, w: i32
       zeroRow(row, pw);
       copyRow(f32at(row, pw), f32at(s, iy * w), w);
       zeroRow(f32at(row, pw + w), right);
+    }
+  }
+}
+
+/** padRows for rows of 2 floats padded by 1 on each side (2x2 maps in F(2,3), A0's 32x32
+ *  training stage 3): each padded row is one f32x4 [0, a, b, 0], and the general loops' per-row
+ *  overhead was most of the copy's time. */
+function padRows2(src: usize, dst: usize, c0: i32, c1: i32, h: i32, ph: i32, plane: i32, r0: i32, r1: i32): void {
+  const z = f32x4.splat(0);
+  for (let ci = c0; ci < c1; ci++) {
+    const s = f32at(src, ci * h * 2);
+    const d = f32at(dst, ci * plane);
+    for (let r = r0; r < r1; r++) {
+      const iy = r - ph;
+      const v = iy < 0 || iy >= h ? z : v128.shuffle<f32>(z, v128.load64_zero(f32at(s, iy * 2)), 0, 4, 5, 0);
+      v128.store(f32at(d, r * 4), v);
     }
   }
 }
