@@ -9,6 +9,8 @@
 // conv2d and conv2d_backward_input also run Winograd for 3x3 stride 1 (conv2d_winograd.ts) when
 // their `algo` asks for it; the weight gradient is always direct, on small maps tap by tap
 // (conv2d_backward_weight_taps.ts: it skips the padding's zeros that col(X) would multiply).
+// On the direct GEMM, conv2d and conv2d_backward_input drop the kernel's rows and columns of taps
+// that read only padding (conv2d_crop.ts).
 //
 // Small maps (the late stages: 7x7, 4x4, 2x2) would give GEMMs a few columns wide, so images are
 // taken in blocks: the columns of one GEMM run over the positions of several images.
@@ -37,6 +39,7 @@ import {
 } from './conv2d_plan';
 import { ceilDiv, f32at } from './util';
 import { pl_byOut, pl_split } from './conv2d_winograd_plan';
+import { crKh, crKw, crPh, crPw, crX0, crY0, cropItems, croppedBytes, cropWeights, planCrop } from './conv2d_crop';
 import {
   addPartials, biasGradChannels, conv2d_backward_weight_taps_items, conv2d_backward_weight_taps_range,
   conv2d_backward_weight_taps_workspace, useWeightTaps,
@@ -263,6 +266,21 @@ function storeBlockRows(y: usize, block: usize, img0: i32, k: i32, k0: i32, rows
   }
 }
 
+// ---- dead taps (conv2d_crop.ts) ----
+// conv2d and conv2d_backward_input on the direct GEMM first crop the kernel to its live taps when
+// that saves taps: phase 0 copies the cropped W into the workspace, then the cropped conv's own
+// phases run (direct, algo 0). Workspace: [cropped W][the cropped conv's workspace].
+
+/** Whether a pass with `algo` on this shape runs the cropped conv (sets conv2d_crop's cr*). */
+function crops(algo: i32, h: i32, w: i32, kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, oh: i32, ow: i32): bool {
+  return algoFor(algo, kh, kw, sh, sw, ph, pw) == 0 && planCrop(h, w, kh, kw, sh, sw, ph, pw, oh, ow);
+}
+
+/** Items [i0, i1) of the cropping phase (after crops() said yes): W cropped into ws. */
+function cropRange(wt: usize, ws: usize, k: i32, cg: i32, kh: i32, kw: i32, threads: i32, i0: i32, i1: i32): void {
+  for (let i = i0; i < i1; i++) cropWeights(wt, ws, k, cg, kh, kw, crY0, crX0, crKh, crKw, threads, i);
+}
+
 // ---- conv2d: weights packed on every call (a planned model packs them once: conv2d_packed) ----
 // Phase 0 packs the weights into the shared region; then conv2d_packed's phases (Winograd: the
 // packing may share phase 0 or each item, see winogradPacking).
@@ -270,6 +288,10 @@ function storeBlockRows(y: usize, block: usize, img0: i32, k: i32, k0: i32, rows
 
 export function conv2d_workspace(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
   ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, threads: i32): i32 {
+  if (crops(algo, h, w, kh, kw, sh, sw, ph, pw, oh, ow)) {
+    const kh2 = crKh, kw2 = crKw, ph2 = crPh, pw2 = crPw;
+    return croppedBytes(k, c / groups, kh2, kw2) + conv2d_workspace(n, c, h, w, k, kh2, kw2, sh, sw, ph2, pw2, groups, oh, ow, 0, threads);
+  }
   const a = algoFor(algo, kh, kw, sh, sw, ph, pw);
   const mode = a != 0 ? winogradPacking(n, c, h, w, k, groups, ph, pw, oh, ow, a, threads) : PACK_BEFORE;
   const packed = a != 0 ? winogradWeightRegion(mode, k, c, groups, a) : conv2d_packed_bytes(k, c, groups, kh, kw, a);
@@ -282,6 +304,10 @@ function packedPanels(k: i32, c: i32, groups: i32, a: i32): i32 {
 
 export function conv2d_items(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
   ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, threads: i32, phase: i32): i32 {
+  if (crops(algo, h, w, kh, kw, sh, sw, ph, pw, oh, ow)) {
+    if (phase == 0) return cropItems(k, threads);
+    return conv2d_items(n, c, h, w, k, crKh, crKw, sh, sw, crPh, crPw, groups, oh, ow, 0, threads, phase - 1);
+  }
   const a = algoFor(algo, kh, kw, sh, sw, ph, pw);
   const pack = packItems(packedPanels(k, c, groups, a), threads);
   const mode = a != 0 ? winogradPacking(n, c, h, w, k, groups, ph, pw, oh, ow, a, threads) : PACK_BEFORE;
@@ -293,6 +319,16 @@ export function conv2d_items(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw
 export function conv2d_range(x: usize, wt: usize, bias: usize, y: usize, n: i32, c: i32, h: i32, w: i32, k: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, ws: usize,
   threads: i32, phase: i32, thread: i32, i0: i32, i1: i32): void {
+  if (crops(algo, h, w, kh, kw, sh, sw, ph, pw, oh, ow)) {
+    if (phase == 0) {
+      cropRange(wt, ws, k, c / groups, kh, kw, threads, i0, i1);
+      return;
+    }
+    const kh2 = crKh, kw2 = crKw;
+    conv2d_range(x, ws, bias, y, n, c, h, w, k, kh2, kw2, sh, sw, crPh, crPw, groups, oh, ow, 0,
+      ws + <usize>croppedBytes(k, c / groups, kh2, kw2), threads, phase - 1, thread, i0, i1);
+    return;
+  }
   const a = algoFor(algo, kh, kw, sh, sw, ph, pw);
   const packed = ws;
   const panels = packedPanels(k, c, groups, a);
@@ -399,6 +435,11 @@ export function conv2d_packed(x: usize, packed: usize, bias: usize, y: usize, n:
 
 export function conv2d_backward_input_workspace(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
   ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, threads: i32): i32 {
+  if (crops(algo, h, w, kh, kw, sh, sw, ph, pw, oh, ow)) {
+    const kh2 = crKh, kw2 = crKw, ph2 = crPh, pw2 = crPw;
+    return croppedBytes(k, c / groups, kh2, kw2) +
+      conv2d_backward_input_workspace(n, c, h, w, k, kh2, kw2, sh, sw, ph2, pw2, groups, oh, ow, 0, threads);
+  }
   const a = algoFor(algo, kh, kw, sh, sw, ph, pw);
   if (a != 0) {
     const mode = winogradPacking(n, k, oh, ow, c, groups, 2 - ph, 2 - pw, h, w, a, threads);
@@ -422,6 +463,10 @@ function inputGradPanels(c: i32, k: i32, kh: i32, kw: i32, groups: i32, a: i32, 
 
 export function conv2d_backward_input_items(n: i32, c: i32, h: i32, w: i32, k: i32, kh: i32, kw: i32, sh: i32, sw: i32,
   ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, threads: i32, phase: i32): i32 {
+  if (crops(algo, h, w, kh, kw, sh, sw, ph, pw, oh, ow)) {
+    if (phase == 0) return cropItems(k, threads);
+    return conv2d_backward_input_items(n, c, h, w, k, crKh, crKw, sh, sw, crPh, crPw, groups, oh, ow, 0, threads, phase - 1);
+  }
   const a = algoFor(algo, kh, kw, sh, sw, ph, pw);
   const asConv = inputGradIsConv(kh, kw, sh, sw, ph, pw);
   const pack = packItems(inputGradPanels(c, k, kh, kw, groups, a, asConv), threads);
@@ -443,6 +488,16 @@ export function conv2d_backward_input_items(n: i32, c: i32, h: i32, w: i32, k: i
 export function conv2d_backward_input_range(dy: usize, wt: usize, dx: usize, n: i32, c: i32, h: i32, w: i32, k: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, ph: i32, pw: i32, groups: i32, oh: i32, ow: i32, algo: i32, ws: usize,
   threads: i32, phase: i32, thread: i32, i0: i32, i1: i32): void {
+  if (crops(algo, h, w, kh, kw, sh, sw, ph, pw, oh, ow)) {
+    if (phase == 0) {
+      cropRange(wt, ws, k, c / groups, kh, kw, threads, i0, i1);
+      return;
+    }
+    const kh2 = crKh, kw2 = crKw;
+    conv2d_backward_input_range(dy, ws, dx, n, c, h, w, k, kh2, kw2, sh, sw, crPh, crPw, groups, oh, ow, 0,
+      ws + <usize>croppedBytes(k, c / groups, kh2, kw2), threads, phase - 1, thread, i0, i1);
+    return;
+  }
   const cg = c / groups;
   const kg = k / groups;
   const a = algoFor(algo, kh, kw, sh, sw, ph, pw);

@@ -133,6 +133,10 @@ const blockCases: [number, number, number, number, number, number, number, numbe
   [40, 16, 2, 8, 3, 1, 1, 4],   // groups of 4 and 2 channels (half a panel, of a column panel)
   [9, 6, 2, 10, 3, 1, 1, 2],    // 3 in and 5 out channels per group: partial panels both ways
   [5, 8, 3, 12, 3, 2, 1, 1],    // 3x3 -> 2x2, stride 2 (25 of 36 pairs valid: im2col instead)
+  // Dead taps (conv2d_crop.ts): the forward and input gradient run the kernel cropped to its live taps.
+  [6, 16, 2, 32, 3, 2, 1, 2],   // 2x2 -> 1x1, stride 2, groups: taps 1..2 of each axis live (2x2 kernel, padding 0)
+  [5, 12, 1, 8, 3, 1, 1, 1],    // 1x1 maps, 3x3 padding 1: only the centre tap (a 1x1 conv)
+  [4, 8, 2, 8, 5, 1, 2, 1],     // 2x2 maps, 5x5 padding 2: taps 1..3 live (3x3, padding 1)
 ];
 
 for (const [n, c, hw, k, ks, st, pad, groups] of blockCases) {
@@ -164,6 +168,21 @@ for (const [n, c, hw, k, ks, st, pad, groups] of blockCases) {
     assertClose(ours.db, ref.db, TOL_BACKWARD, `${name}: db`);
   });
 }
+
+test('dead taps: conv2d and its input gradient crop the kernel to its live taps (one more phase)', () => {
+  const k = (wasm as unknown as { kernels: Record<string, (...a: number[]) => number> }).kernels;
+  const phases = (fn: string, shape: number[]) => {
+    let p = 0;
+    while (k[fn](...shape, 0, 1, p) > 0) p++;
+    return p;
+  };
+  // (n, c, h, w, k, kh, kw, sh, sw, ph, pw, groups, oh, ow)
+  const dead = [6, 16, 2, 2, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1];     // 2x2 -> 1x1: 5 of 9 taps read only padding
+  const live = [6, 16, 3, 3, 32, 3, 3, 2, 2, 1, 1, 1, 2, 2];     // 3x3 -> 2x2: every tap reads the map somewhere
+  assert.is(phases('conv2d_items', dead), phases('conv2d_items', live) + 1, 'conv2d: the cropping phase');
+  assert.is(phases('conv2d_backward_input_items', dead), phases('conv2d_backward_input_items', live) + 1,
+    'conv2d_backward_input: the cropping phase');
+});
 
 // ---- the op: validation ----
 
