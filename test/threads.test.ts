@@ -70,7 +70,7 @@ const CONV_CASES: ConvCase[] = [
   { n: 1, c: 64, k: 640, h: 4, w: 4, kh: 3, stride: 2, pad: 1, groups: 1 },      // wide, 2x2 output
   { n: 1, c: 120, k: 140, h: 5, w: 7, kh: 3, stride: 1, pad: 1, groups: 1 },     // batch 1, U >= 2 MiB: Winograd by output channels
   { n: 600, c: 8, k: 12, h: 2, w: 2, kh: 3, stride: 1, pad: 1, groups: 2 },      // dW tap by tap, two parts
-  { n: 7, c: 16, k: 40, h: 2, w: 2, kh: 3, stride: 2, pad: 1, groups: 1 },       // dW tap by tap, cut by output channels
+  { n: 7, c: 16, k: 40, h: 2, w: 2, kh: 3, stride: 2, pad: 1, groups: 1 },       // dW tap by tap, cut by output channels; y, dx cropped (dead taps)
 ];
 
 const ALGORITHMS: ConvAlgorithm[] = ['direct', 'winograd2', 'winograd4'];
