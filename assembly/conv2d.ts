@@ -168,7 +168,15 @@ function directItem(x: usize, packedA: usize, bias: usize, y: usize, n: i32, c: 
   const tile = own + <usize>directTile;
   const bases = own + <usize>directBases;
   const table = own + <usize>directTable;
-  padColumns(f32at(x, (img0 * c + g * cg) * h * w), xpad, c * h * w, 0, cg, h, w, ph, pw, wp, imgStride, np, ow, sh, kh, q0, q1);
+  // No border to add (1x1 kernels, stride 1): gather straight from x, whose images are c planes
+  // apart. (Stride 2 keeps the copy: its panel gather loads 16 floats for 8 and may read one past
+  // the last row.)
+  const inPlace = ph == 0 && pw == 0 && sw == 1;
+  const src = inPlace ? f32at(x, (img0 * c + g * cg) * h * w) : xpad;
+  const srcStride = inPlace ? c * h * w : imgStride;
+  if (!inPlace) {
+    padColumns(f32at(x, (img0 * c + g * cg) * h * w), xpad, c * h * w, 0, cg, h, w, ph, pw, wp, imgStride, np, ow, sh, kh, q0, q1);
+  }
   fillTapOffsets(table, kd, hp, wp, kh, kw);
   // One image: tiles go straight into y. Several: into a [rows, columns] block, moved to y after.
   let cbase = f32at(y, (img0 * k + g * kg + r0) * np + q0);
@@ -190,8 +198,8 @@ function directItem(x: usize, packedA: usize, bias: usize, y: usize, n: i32, c: 
     if (bAll <= B_RESIDENT_BYTES && (m1 - m0) * kc * 16 > bAll) {
       // The weights outweigh the columns: pack every B panel of the item, then stream each A panel once.
       for (let q = q0; q < q1; q += 8) {
-        const sameRow = fillColumnBases(bases, q, min(8, q1 - q), np, ow, wp, sh, sw, imgStride);
-        packIm2colPanel(xpad, bpanel + <usize>(((q - q0) >> 3) * panelBytes), table, bases, kc0, kc, sameRow, sw);
+        const sameRow = fillColumnBases(bases, q, min(8, q1 - q), np, ow, wp, sh, sw, srcStride);
+        packIm2colPanel(src, bpanel + <usize>(((q - q0) >> 3) * panelBytes), table, bases, kc0, kc, sameRow, sw);
       }
       for (let m = m0; m < m1; m++) {
         const rows = min(4, kg - m * 4);
@@ -208,8 +216,8 @@ function directItem(x: usize, packedA: usize, bias: usize, y: usize, n: i32, c: 
     }
     for (let q = q0; q < q1; q += 8) {
       const cols = min(8, q1 - q);
-      const sameRow = fillColumnBases(bases, q, cols, np, ow, wp, sh, sw, imgStride);
-      packIm2colPanel(xpad, bpanel, table, bases, kc0, kc, sameRow, sw);
+      const sameRow = fillColumnBases(bases, q, cols, np, ow, wp, sh, sw, srcStride);
+      packIm2colPanel(src, bpanel, table, bases, kc0, kc, sameRow, sw);
       for (let m = m0; m < m1; m++) {
         const rows = min(4, kg - m * 4);
         const c0 = f32at(cbase, (m * 4 - r0) * ldc + (q - q0));
@@ -700,6 +708,8 @@ function weightGradItem(x: usize, dy: usize, dw: usize, shared: usize, n: i32, c
   const ci0 = col0 / taps;
   const ci1 = (col1 - 1) / taps + 1;
   const xpad = own;
+  const inPlace = ph == 0 && pw == 0;
+  const srcStride = inPlace ? c * h * w : imgStride;
   const bpack = own + <usize>wgBPack;
   const tile = own + <usize>wgTile;
   const table = own + <usize>wgTable;
@@ -712,13 +722,17 @@ function weightGradItem(x: usize, dy: usize, dw: usize, shared: usize, n: i32, c
     positionChunk(s, n, np);
     const q0 = chunkQ0;
     const pc = chunkCols;
-    padColumns(f32at(x, (chunkImg0 * c + g * cg) * h * w), xpad, c * h * w, ci0, ci1, h, w, ph, pw, wp, imgStride, np, ow, sh, kh,
-      q0, q0 + pc);
+    // No border to add (1x1 kernels): gather straight from x, whose images are c planes apart.
+    const src = inPlace ? f32at(x, (chunkImg0 * c + g * cg) * h * w) : xpad;
+    if (!inPlace) {
+      padColumns(f32at(x, (chunkImg0 * c + g * cg) * h * w), xpad, c * h * w, ci0, ci1, h, w, ph, pw, wp, imgStride, np, ow, sh,
+        kh, q0, q0 + pc);
+    }
     let apack = own + <usize>wgAPack;
     if (wgSharedA) apack = shared + <usize>(s * groups + g) * <usize>wgABytes;
     else packDyRows(dy, apack, q0, pc, np, chunkImg0, k, g, kg, mt);
     for (let t = t0; t < t1; t++) {
-      packColumnsTransposed(xpad, bpack + (<usize>((t - t0) * pc) << 5), table, t, kd, q0, pc, np, oh, ow, wp, sh, sw, imgStride);
+      packColumnsTransposed(src, bpack + (<usize>((t - t0) * pc) << 5), table, t, kd, q0, pc, np, oh, ow, wp, sh, sw, srcStride);
     }
     for (let t = t0; t < t1; t++) {
       const cols = min(8, kd - t * 8);
