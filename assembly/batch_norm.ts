@@ -3,10 +3,11 @@
 // two f64x2, so that small planes, such as the 2x2 maps of A0's last stage at 32x32, do not wait
 // on one chain of scalar additions), so that a channel of a large batch keeps float32 accuracy.
 // Each kernel runs channels [ch0, ch1): a channel's statistics are its own, so threads can take
-// disjoint ranges and compute the same bits. On small planes the training forward's sums run
-// four channels at a time (channelSums4): each channel's additions in the order one channel alone takes,
-// but four channels' chains side by side, where one chain alone waits on the adder's latency at
-// every plane. (The backward's sums, two chains per channel already, lost when interleaved.)
+// disjoint ranges and compute the same bits. On small planes the training forward's sums run four
+// channels at a time (channelSums4): each channel's additions in the order one channel alone
+// takes, but four channels' chains side by side, where one chain alone waits on the adder's
+// latency at every plane. (The backward's sums, two chains per channel already, lost when
+// interleaved.)
 
 import { f32at } from './util';
 
@@ -30,10 +31,16 @@ let sumTail: f64 = 0;
   sumHi = f64x2.add(sumHi, f64x2.promote_low_f32x4(v128.shuffle<f32>(acc, acc, 2, 3, 2, 3)));
 }
 
+/** A channel's sum from its two f64x2 of lanes and its tails' scalar. */
+// @ts-ignore: decorator
+@inline function total(lo: v128, hi: v128, tail: f64): f64 {
+  const v = f64x2.add(lo, hi);
+  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1) + tail;
+}
+
 // @ts-ignore: decorator
 @inline function totalSum(): f64 {
-  const v = f64x2.add(sumLo, sumHi);
-  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1) + sumTail;
+  return total(sumLo, sumHi, sumTail);
 }
 
 /** Adds a plane's values into the channel's sum. */
@@ -72,8 +79,8 @@ function planeAffine(x: usize, y: usize, hw: i32, scale: f32, shift: f32): void 
   for (; i < hw; i++) store<f32>(f32at(y, i), load<f32>(f32at(x, i)) * scale + shift);
 }
 
-// The four channels' sums of sums4: globals, which each
-// thread's instance has its own of (a static memory area would be shared by the threads).
+// The four channels' sums of channelSums4: globals, which each thread's instance has its own of
+// (a static memory area would be shared by the threads).
 let sum0: f64 = 0;
 let sum1: f64 = 0;
 let sum2: f64 = 0;
@@ -81,13 +88,6 @@ let sum3: f64 = 0;
 
 // Planes of at most this many values take their sums four channels at a time.
 const FOUR_CHANNELS_MAX_HW: i32 = 64;
-
-/** Two f64x2 of lanes and the tail's scalar, added as totalSum adds them. */
-// @ts-ignore: decorator
-@inline function total(lo: v128, hi: v128, tail: f64): f64 {
-  const v = f64x2.add(lo, hi);
-  return f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1) + tail;
-}
 
 /** The sums of channels ch .. ch + 3 into sum0 .. sum3, as four passes of planeSum (sq false) or
  *  planeSqDev from means m0 .. m3 (sq true) would compute them: the same operations in the same
@@ -225,44 +225,13 @@ export function batch_norm_eval(x: usize, gamma: usize, beta: usize, runMean: us
   }
 }
 
-/** Channel ch's gradients from sdy = sum dy and sdyx = sum dy (x - mean): dgamma, dbeta, and
- *  dx = k (dy - mdy - (x - mean) invstd^2 mdyx), k = gamma invstd, over its planes. */
-function gradChannel(x: usize, dy: usize, gamma: usize, saveMean: usize, saveInvStd: usize, dx: usize, dgamma: usize,
-  dbeta: usize, n: i32, c: i32, hw: i32, ch: i32, sdy: f64, sdyx: f64): void {
-  const count = <f64>n * <f64>hw;
-  const mean = load<f32>(f32at(saveMean, ch));
-  const invStd = load<f32>(f32at(saveInvStd, ch));
-  const mv = f32x4.splat(mean);
-  const dg = <f32>(sdyx * <f64>invStd);
-  store<f32>(f32at(dgamma, ch), dg);
-  store<f32>(f32at(dbeta, ch), <f32>sdy);
-  const k = load<f32>(f32at(gamma, ch)) * invStd;
-  const mdy = <f32>(sdy / count);
-  const coef = <f32>(sdyx / count) * invStd * invStd;
-  const kv = f32x4.splat(k);
-  const mdyv = f32x4.splat(mdy);
-  const cv = f32x4.splat(coef);
-  for (let img = 0; img < n; img++) {
-    const off = (img * c + ch) * hw;
-    const xp = f32at(x, off);
-    const gp = f32at(dy, off);
-    const dp = f32at(dx, off);
-    let i = 0;
-    for (; i + 4 <= hw; i += 4) {
-      const t = f32x4.sub(f32x4.sub(v128.load(f32at(gp, i)), mdyv), f32x4.mul(f32x4.sub(v128.load(f32at(xp, i)), mv), cv));
-      v128.store(f32at(dp, i), f32x4.mul(t, kv));
-    }
-    for (; i < hw; i++) {
-      store<f32>(f32at(dp, i), k * (load<f32>(f32at(gp, i)) - mdy - (load<f32>(f32at(xp, i)) - mean) * coef));
-    }
-  }
-}
-
 /** dx = gamma invstd / M (M dy - sum dy - xhat sum(dy xhat)), dgamma = sum(dy xhat), dbeta = sum dy. */
 export function batch_norm_backward(x: usize, dy: usize, gamma: usize, saveMean: usize, saveInvStd: usize,
   dx: usize, dgamma: usize, dbeta: usize, n: i32, c: i32, hw: i32, ch0: i32, ch1: i32): void {
+  const count = <f64>n * <f64>hw;
   for (let ch = ch0; ch < ch1; ch++) {
     const mean = load<f32>(f32at(saveMean, ch));
+    const invStd = load<f32>(f32at(saveInvStd, ch));
     const mv = f32x4.splat(mean);
     // sum dy and sum dy (x - mean), each in two f64x2 of lanes and a scalar for the tails
     let dyLo = f64x2.splat(0), dyHi = f64x2.splat(0), dyxLo = f64x2.splat(0), dyxHi = f64x2.splat(0);
@@ -289,7 +258,33 @@ export function batch_norm_backward(x: usize, dy: usize, gamma: usize, saveMean:
         dyxTail += <f64>(g * (load<f32>(f32at(xp, i)) - mean));
       }
     }
-    gradChannel(x, dy, gamma, saveMean, saveInvStd, dx, dgamma, dbeta, n, c, hw, ch,
-      total(dyLo, dyHi, dyTail), total(dyxLo, dyxHi, dyxTail));
+    const dyv = f64x2.add(dyLo, dyHi);
+    const dyxv = f64x2.add(dyxLo, dyxHi);
+    const sdy = f64x2.extract_lane(dyv, 0) + f64x2.extract_lane(dyv, 1) + dyTail;
+    const sdyx = f64x2.extract_lane(dyxv, 0) + f64x2.extract_lane(dyxv, 1) + dyxTail; // sum dy (x - mean)
+    const dg = <f32>(sdyx * <f64>invStd);
+    store<f32>(f32at(dgamma, ch), dg);
+    store<f32>(f32at(dbeta, ch), <f32>sdy);
+    // dx = k * (dy - mdy - (x - mean) * invstd^2 * mdyx), k = gamma * invstd
+    const k = load<f32>(f32at(gamma, ch)) * invStd;
+    const mdy = <f32>(sdy / count);
+    const coef = <f32>(sdyx / count) * invStd * invStd;
+    const kv = f32x4.splat(k);
+    const mdyv = f32x4.splat(mdy);
+    const cv = f32x4.splat(coef);
+    for (let img = 0; img < n; img++) {
+      const off = (img * c + ch) * hw;
+      const xp = f32at(x, off);
+      const gp = f32at(dy, off);
+      const dp = f32at(dx, off);
+      let i = 0;
+      for (; i + 4 <= hw; i += 4) {
+        const t = f32x4.sub(f32x4.sub(v128.load(f32at(gp, i)), mdyv), f32x4.mul(f32x4.sub(v128.load(f32at(xp, i)), mv), cv));
+        v128.store(f32at(dp, i), f32x4.mul(t, kv));
+      }
+      for (; i < hw; i++) {
+        store<f32>(f32at(dp, i), k * (load<f32>(f32at(gp, i)) - mdy - (load<f32>(f32at(xp, i)) - mean) * coef));
+      }
+    }
   }
 }
