@@ -1,7 +1,7 @@
 // linear and its backward. The forward runs over pieces of the batch's rows on the backend's
 // threads when large enough, or over pieces of the outputs when the rows are fewer than the
-// threads (batch 1: a classifier's weights are megabytes); the backward (a classifier head, small next to the convolutions)
-// runs on this thread.
+// threads (batch 1: a classifier's weights are megabytes); the backward (a classifier head,
+// small next to the convolutions) runs on this thread.
 import type { Buf } from '../../backend.js';
 import type { WasmContext } from './context.js';
 import { minUnits, splitUnits } from './split.js';

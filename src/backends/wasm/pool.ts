@@ -178,7 +178,7 @@ export class WorkerPool {
     const ctl = this.ctl;
     let last = -1;
     let since = performance.now();
-    const spinUntil = performance.now() + this.spinMicros / 1000;
+    const spinUntil = since + this.spinMicros / 1000;
     for (;;) {
       const done = Atomics.load(ctl, FINISHED);
       if (done >= items) break;
@@ -190,10 +190,11 @@ export class WorkerPool {
         return `${name}: worker thread ${lost.join(', ')} exited while running one of the call's items ` +
           '(the workers are restarted before the next call)';
       }
+      const now = performance.now();
       if (done !== last) {
         last = done;
-        since = performance.now();
-      } else if (performance.now() - since > this.hangTimeoutMs) {
+        since = now;
+      } else if (now - since > this.hangTimeoutMs) {
         abandonJob(ctl, tag, items);
         const stuck = this.busyWorkers();
         this.broken = `worker thread ${stuck.join(', ')} did not respond`;
@@ -201,7 +202,7 @@ export class WorkerPool {
         return `${name}: no thread finished an item for ${(this.hangTimeoutMs / 1000).toFixed(1)} s ` +
           `(worker thread ${stuck.join(', ') || '?'} still busy); the workers are restarted before the next call`;
       }
-      if (performance.now() >= spinUntil) Atomics.wait(ctl, FINISHED, done, Math.min(1000, this.hangTimeoutMs));
+      if (now >= spinUntil) Atomics.wait(ctl, FINISHED, done, Math.min(1000, this.hangTimeoutMs));
     }
     const failed = Atomics.load(ctl, ERROR);
     if (failed === 0) return null;
